@@ -10,3 +10,5 @@ export {
   sizeOfVarint,
   sizeOfVarlong,
 } from './writer.ts';
+export { readArray, readNullableArray, sizeOfArray, sizeOfFixedArray, writeArray } from './arrays.ts';
+export { EMPTY_BUFFER, defineMessage, nullField, unsupportedField, type MessageCodec } from './message.ts';

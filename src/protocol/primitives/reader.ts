@@ -245,6 +245,15 @@ export class Reader {
     this.#need(n);
   }
 
+  /** Skips a tagged-field section whose tags this struct does not know (all of them). */
+  skipTaggedFields(): void {
+    const count = this.uvarint();
+    for (let i = 0; i < count; i++) {
+      this.uvarint();
+      this.skip(this.uvarint());
+    }
+  }
+
   /**
    * A sub-reader over the next `n` bytes, advancing this one past them: used for tagged fields,
    * whose declared size must bound what their decoder reads.
