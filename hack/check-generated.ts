@@ -18,7 +18,9 @@ const status = execFileSync('git', ['status', '--porcelain', '--', ...GENERATED]
 });
 if (status.trim() !== '') {
   console.error('Generated files differ from what is committed:\n' + status);
-  console.error(execFileSync('git', ['diff', '--stat', '--', ...GENERATED], { cwd: repoRoot, encoding: 'utf8' }));
+  console.error(
+    execFileSync('git', ['diff', '--stat', '--', ...GENERATED], { cwd: repoRoot, encoding: 'utf8' }),
+  );
   console.error('Run `npm run generate` and commit the result (never edit generated files by hand).');
   process.exit(1);
 }

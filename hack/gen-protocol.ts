@@ -54,7 +54,7 @@ function emitIndex(messages: Message[]): string {
     'export interface ApiDescriptor {',
     '  apiKey: number;',
     '  name: string;',
-    '  /** The versions the schemas define (what we serve is each handler\'s own range). */',
+    "  /** The versions the schemas define (what we serve is each handler's own range). */",
     '  minVersion: number;',
     '  maxVersion: number;',
     '  // eslint-disable-next-line @typescript-eslint/no-explicit-any',
@@ -78,7 +78,9 @@ interface ErrorCodeEntry {
 
 function emitErrorCodes(entries: ErrorCodeEntry[]): string {
   const names = entries.map((e) => `  ${e.name}: ${e.code},`);
-  const rows = entries.map((e) => `  [${e.code}, { code: ${e.code}, name: '${e.name}', retriable: ${e.retriable} }],`);
+  const rows = entries.map(
+    (e) => `  [${e.code}, { code: ${e.code}, name: '${e.name}', retriable: ${e.retriable} }],`,
+  );
   return [
     HEADER.replace("Kafka's message schemas", "Kafka's error-codes.json"),
     '/** Kafka protocol error codes by name. Errors travel as data in responses, never as exceptions. */',
@@ -125,5 +127,7 @@ export function generate(repoRoot: string): string[] {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   const files = generate(repoRoot);
-  console.log(`Generated ${files.length} files from ${readdirSync(path.join(protocolDir(repoRoot), 'messages')).length} schemas.`);
+  console.log(
+    `Generated ${files.length} files from ${readdirSync(path.join(protocolDir(repoRoot), 'messages')).length} schemas.`,
+  );
 }

@@ -56,7 +56,11 @@ export function sizeOfArray<T>(
 }
 
 /** Arrays of fixed-size elements (int32, uuid, …) need no per-element call to size them. */
-export function sizeOfFixedArray(values: readonly unknown[] | null, compact: boolean, elementBytes: number): number {
+export function sizeOfFixedArray(
+  values: readonly unknown[] | null,
+  compact: boolean,
+  elementBytes: number,
+): number {
   if (values === null) return sizeOfArrayLength(null, compact);
   return sizeOfArrayLength(values.length, compact) + values.length * elementBytes;
 }

@@ -57,7 +57,9 @@ export function defineMessage<T>(d: Definition<T>): MessageCodec<T> {
 export const EMPTY_BUFFER: Buffer = Buffer.alloc(0);
 
 export function unsupportedField(struct: string, field: string, version: number): EncodeError {
-  return new EncodeError(`${struct}.${field} holds a non-default value but version ${version} cannot carry it`);
+  return new EncodeError(
+    `${struct}.${field} holds a non-default value but version ${version} cannot carry it`,
+  );
 }
 
 export function nullField(struct: string, field: string, version: number): EncodeError {

@@ -115,7 +115,8 @@ export class Reader {
       const b = buf[at++]!;
       value |= BigInt(b & 0x7f) << shift;
       if ((b & 0x80) === 0) {
-        if (value > 0xffffffffffffffffn) throw new DecodeError('varlong does not fit in 64 bits', this.offset);
+        if (value > 0xffffffffffffffffn)
+          throw new DecodeError('varlong does not fit in 64 bits', this.offset);
         this.offset = at;
         return value;
       }

@@ -24,7 +24,12 @@ const INT_RANGES: Record<string, [number, number]> = {
   uint32: [0, 4294967295],
 };
 
-function typeArbitrary(type: FieldType, message: Message, version: number, defaults: Defaults): fc.Arbitrary<unknown> {
+function typeArbitrary(
+  type: FieldType,
+  message: Message,
+  version: number,
+  defaults: Defaults,
+): fc.Arbitrary<unknown> {
   if (type.kind === 'array') {
     return fc.array(typeArbitrary(type.element, message, version, defaults), { maxLength: 3 });
   }
