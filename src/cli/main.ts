@@ -51,7 +51,16 @@ function commandHelp(name: string, c: Command): string {
   return lines.join('\n');
 }
 
+const NODE_MAJOR = 24;
+
 async function main(argv: string[]): Promise<number> {
+  if (Number(process.versions.node.split('.')[0]) < NODE_MAJOR) {
+    console.error(`tributary: needs Node.js ${NODE_MAJOR} or newer; this is ${process.version}.`);
+    console.error(
+      'Run it through npm (`npm start`, `npx tributary`), which uses the Node 24 that `npm install` brought.',
+    );
+    return 1;
+  }
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     console.log(mainHelp());
