@@ -1,6 +1,12 @@
 import { EncodeError } from './errors.ts';
 
 /**
+ * 16 bytes as unpadded base64url: 21 characters of 6 bits, then one carrying the last 2 bits (its
+ * low 4 bits zero: A, Q, g or w). Anything else would alias another id's bytes on the wire.
+ */
+const CANONICAL_UUID = /^[A-Za-z0-9_-]{21}[AQgw]$/;
+
+/**
  * Writes into one buffer whose size was computed beforehand (every generated codec has a `size`
  * function for exactly this). No intermediate buffers, no concatenation at the end.
  */
@@ -64,9 +70,10 @@ export class Writer {
   }
 
   uuid(v: string): void {
-    if (v.length !== 22 || this.buf.write(v, this.offset, 16, 'base64url') !== 16) {
+    if (!CANONICAL_UUID.test(v)) {
       throw new EncodeError(`invalid UUID ${JSON.stringify(v)}: expected 22 base64url characters`);
     }
+    this.buf.write(v, this.offset, 16, 'base64url');
     this.offset += 16;
   }
 
