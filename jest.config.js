@@ -20,5 +20,7 @@ export default {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
+    // A real etcd + kube-apiserver (+ kube-controller-manager), built by hack/kube/build.sh.
+    { ...common, displayName: 'kube', testMatch: ['<rootDir>/test/kube/**/*.test.ts'] },
   ],
 };

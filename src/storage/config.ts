@@ -15,7 +15,7 @@ export interface FlushPolicy {
 }
 
 /**
- * The three shapes of flush policy (docs/adr/0100-flush-policy.md says what each risks). A segment
+ * The three shapes of flush policy (docs/adr/0005-flush-policy.md says what each risks). A segment
  * is always flushed when it is rolled and every segment when the log closes, whatever the policy.
  */
 export const FLUSH_EVERY_BATCH: FlushPolicy = Object.freeze({ messages: 1, ms: Infinity });
