@@ -8,13 +8,14 @@ import {
 import type { BatchHeader } from './batch.ts';
 import type { Fs, StorageFile } from './fs.ts';
 import { readFully, writeFully } from './fs.ts';
+import { readIndexFiles, writeIndexTail } from './index-files.ts';
 import { DELETED_SUFFIX, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX, segmentPath } from './names.ts';
-import { OFFSET_INDEX_ENTRY_SIZE, OffsetIndex } from './offset-index.ts';
+import { OFFSET_INDEX_ENTRY_SIZE } from './offset-index.ts';
 import { scanSegment } from './segment-scan.ts';
 import type { ScanResult } from './segment-scan.ts';
 import { SegmentIndexes } from './segment-indexes.ts';
 import type { BatchSummary } from './segment-indexes.ts';
-import { TIME_INDEX_ENTRY_SIZE, TimeIndex } from './time-index.ts';
+import { TIME_INDEX_ENTRY_SIZE } from './time-index.ts';
 
 export interface SegmentOptions {
   fs: Fs;
@@ -113,7 +114,12 @@ export class Segment {
     let indexes = new SegmentIndexes({ baseOffset: this.baseOffset, intervalBytes: this.#interval });
     let resume = from && from.position > 0 && from.position <= (await this.#file.size()) ? from : undefined;
     if (resume) {
-      const persisted = await this.#readPersistedIndexes();
+      const persisted = await readIndexFiles({
+        fs: this.#fs,
+        pathOf: (suffix) => this.path(suffix),
+        baseOffset: this.baseOffset,
+        intervalBytes: this.#interval,
+      });
       persisted.truncateTo(resume.offset, resume.position);
       if (persisted.offsets.isSane(resume.position)) indexes = persisted;
       else resume = undefined;
@@ -299,15 +305,25 @@ export class Segment {
   async persistIndexes(): Promise<void> {
     const indexes = this.#indexes;
     if (!indexes) return;
-    this.#persistedOffsetEntries = await this.#writeIndexTail(INDEX_SUFFIX, indexes.offsets.toBuffer(), {
-      entrySize: OFFSET_INDEX_ENTRY_SIZE,
-      from: Math.min(this.#persistedOffsetEntries, indexes.offsets.entries),
-    });
+    this.#persistedOffsetEntries = await writeIndexTail(
+      this.#fs,
+      this.path(INDEX_SUFFIX),
+      indexes.offsets.toBuffer(),
+      {
+        entrySize: OFFSET_INDEX_ENTRY_SIZE,
+        from: Math.min(this.#persistedOffsetEntries, indexes.offsets.entries),
+      },
+    );
     // The last time entry may have been replaced in place, so it is always rewritten.
-    this.#persistedTimeEntries = await this.#writeIndexTail(TIME_INDEX_SUFFIX, indexes.times.toBuffer(), {
-      entrySize: TIME_INDEX_ENTRY_SIZE,
-      from: Math.max(0, Math.min(this.#persistedTimeEntries, indexes.times.entries) - 1),
-    });
+    this.#persistedTimeEntries = await writeIndexTail(
+      this.#fs,
+      this.path(TIME_INDEX_SUFFIX),
+      indexes.times.toBuffer(),
+      {
+        entrySize: TIME_INDEX_ENTRY_SIZE,
+        from: Math.max(0, Math.min(this.#persistedTimeEntries, indexes.times.entries) - 1),
+      },
+    );
   }
 
   /** Drops the in-memory indexes of a closed segment; they are read again when next needed. */
@@ -372,33 +388,6 @@ export class Segment {
     }
   }
 
-  /** Writes `data` from entry `from` on, cuts the file after it, syncs; returns the entry count. */
-  async #writeIndexTail(
-    suffix: string,
-    data: Buffer,
-    at: { entrySize: number; from: number },
-  ): Promise<number> {
-    const f = await this.#fs.open(this.path(suffix), 'write');
-    try {
-      const start = at.from * at.entrySize;
-      if (data.length > start) await writeFully(f, [data.subarray(start)], start);
-      await f.truncate(data.length);
-      await f.sync();
-    } finally {
-      await f.close();
-    }
-    return data.length / at.entrySize;
-  }
-
-  async #readPersistedIndexes(): Promise<SegmentIndexes> {
-    return new SegmentIndexes({
-      baseOffset: this.baseOffset,
-      intervalBytes: this.#interval,
-      offsets: new OffsetIndex(this.baseOffset, await this.#readOptional(INDEX_SUFFIX)),
-      times: new TimeIndex(this.baseOffset, await this.#readOptional(TIME_INDEX_SUFFIX)),
-    });
-  }
-
   async #readFirstBatchTimestamp(): Promise<number | null> {
     if (this.#size < RECORD_BATCH_HEADER_SIZE) return null;
     return readBatchHeader(await readFully(this.#file, 0, RECORD_BATCH_HEADER_SIZE), 0).maxTimestamp;
@@ -406,7 +395,12 @@ export class Segment {
 
   async #loadIndexes(): Promise<SegmentIndexes> {
     if (this.#indexes) return this.#indexes;
-    const persisted = await this.#readPersistedIndexes();
+    const persisted = await readIndexFiles({
+      fs: this.#fs,
+      pathOf: (suffix) => this.path(suffix),
+      baseOffset: this.baseOffset,
+      intervalBytes: this.#interval,
+    });
     // A read may have loaded them while this one waited on the disk: keep the first.
     if (this.#indexes) return this.#indexes;
     if (!persisted.offsets.isSane(this.#size)) {
@@ -416,11 +410,6 @@ export class Segment {
     }
     this.#indexes = persisted;
     return persisted;
-  }
-
-  async #readOptional(suffix: string): Promise<Buffer | undefined> {
-    const p = this.path(suffix);
-    return (await this.#fs.stat(p)) ? this.#fs.readFile(p) : undefined;
   }
 
   /** Visits batch headers in [from, to); `visit` returns false to stop. */
