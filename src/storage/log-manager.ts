@@ -124,6 +124,12 @@ export class LogManager {
     return opening;
   }
 
+  /** Re-reads a topic's settings (`configFor`) into each of its open logs. */
+  reconfigure(topic: string): void {
+    const config = { ...this.#opts.defaults, ...this.#opts.configFor?.(topic) };
+    for (const log of this.#logs.values()) if (log.topic === topic) log.reconfigure(config);
+  }
+
   logs(): PartitionLog[] {
     return [...this.#logs.values()];
   }

@@ -33,7 +33,8 @@ export interface LogStateInit {
  */
 export class LogState {
   readonly dir: string;
-  readonly config: LogConfig;
+  /** Replaced whole when the topic's configs change (PartitionLog.reconfigure). */
+  config: LogConfig;
   readonly fs: Fs;
   readonly clock: Clock;
   readonly logger: Logger;

@@ -70,7 +70,6 @@ export class PartitionLog {
   readonly topic: string;
   readonly partition: number;
   readonly dir: string;
-  readonly config: LogConfig;
   readonly #s: LogState;
   readonly #onOffline: ((err: StorageOfflineError) => void) | undefined;
   readonly #queue = new SerialQueue();
@@ -89,7 +88,6 @@ export class PartitionLog {
     this.partition = opts.partition;
     this.#s = opts.state;
     this.dir = opts.state.dir;
-    this.config = opts.state.config;
     this.#onOffline = opts.onOffline;
   }
 
@@ -134,6 +132,19 @@ export class PartitionLog {
     return log;
   }
 
+  /** The settings in force; replaced whole by `reconfigure`. */
+  get config(): LogConfig {
+    return this.#s.config;
+  }
+
+  /**
+   * Applies changed topic configs (AlterConfigs). Takes effect from the next append, roll, flush or
+   * retention pass; nothing already written is rewritten.
+   */
+  reconfigure(overrides: Partial<LogConfig>): void {
+    this.#s.config = resolveLogConfig(overrides);
+  }
+
   get logStartOffset(): number {
     return this.#s.logStartOffset;
   }
@@ -174,7 +185,27 @@ export class PartitionLog {
    * and stamps `leaderEpoch`, writes them, and resolves once the flush policy is satisfied.
    */
   async append(records: Buffer, opts: { leaderEpoch: number }): Promise<AppendResult> {
-    const headers = this.#validate(records, true);
+    return this.appendValidated(records, this.validate(records), opts);
+  }
+
+  /**
+   * Checks a producer's batches (CRC, lengths, magic, the client rules, max.message.bytes) without
+   * appending them, so the produce path can inspect their headers (producer ids, sequences) first.
+   * Throws RecordBatchError or LogRequestError.
+   */
+  validate(records: Buffer): BatchHeader[] {
+    return this.#validate(records, true);
+  }
+
+  /**
+   * Appends batches `validate` accepted, with `headers` as it returned them. Appends are written in
+   * the order of these calls.
+   */
+  async appendValidated(
+    records: Buffer,
+    headers: BatchHeader[],
+    opts: { leaderEpoch: number },
+  ): Promise<AppendResult> {
     return this.#enqueueAppend({ records, headers, leaderEpoch: opts.leaderEpoch });
   }
 

@@ -72,6 +72,17 @@ export class RawClient {
     return decodeResponse(frame, apiKey, apiVersion);
   }
 
+  #nextCorrelationId = 1000;
+
+  /** Sends one request and returns the decoded body of its response (no pipelining). */
+  async call<T = Record<string, unknown>>(apiKey: number, apiVersion: number, body: unknown): Promise<T> {
+    const id = this.#nextCorrelationId++;
+    this.request(apiKey, apiVersion, id, body);
+    const res = await this.response(apiKey, apiVersion);
+    if (res.correlationId !== id) throw new Error(`correlation id ${res.correlationId}, expected ${id}`);
+    return res.body as T;
+  }
+
   close(): void {
     this.socket.destroy();
   }

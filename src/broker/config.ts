@@ -1,0 +1,316 @@
+/**
+ * The broker's configuration, by Kafka's property names so a `server.properties` reads the same.
+ *
+ * Sources, later ones winning: built-in defaults, a properties file (`--config`), environment
+ * variables (`TRIBUTARY_LOG_DIRS` for `log.dirs`: upper case, dots as underscores), and flags
+ * (`--set key=value`, plus a few short forms the CLI maps to keys). Every value is checked at start;
+ * the first bad one stops the broker with ConfigInvalidError naming the property and what it allows.
+ * Names Tributary does not know are reported back as warnings from a file or the environment (a
+ * copied server.properties carries many) and refused from `--set` (where they are typos).
+ */
+import os from 'node:os';
+import { ConfigInvalidError } from '../common/errors.ts';
+import { LOG_LEVELS, type LogLevel } from '../common/logger.ts';
+import { boolProp, enumProp, intProp, longProp, type PropertyDef, stringProp } from '../common/properties.ts';
+import { TOPIC_CONFIGS } from './topic-config.ts';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface BrokerConfig {
+  nodeId: number;
+  /** Where the Kafka listener binds. */
+  listener: HostPort;
+  /** What clients are told to connect to (Metadata); the listener's address unless set. */
+  advertised: HostPort;
+  /** Admin HTTP: /healthz, /readyz, /metrics. */
+  adminListener: HostPort;
+  dataDir: string;
+  rack: string | null;
+  autoCreateTopics: boolean;
+  numPartitions: number;
+  defaultReplicationFactor: number;
+  deleteTopicEnable: boolean;
+  maxRequestBytes: number;
+  maxInFlightBytes: number;
+  idleTimeoutMs: number;
+  retentionCheckIntervalMs: number;
+  compactionIntervalMs: number;
+  recoveryThreads: number;
+  /** How long SIGTERM waits for in-flight requests before cutting connections. */
+  shutdownTimeoutMs: number;
+  logFormat: 'json' | 'pretty';
+  logLevel: LogLevel;
+  /**
+   * Broker-wide defaults of topic configs, by their broker names (`log.retention.ms`), as validated
+   * strings; src/broker/topic-config.ts resolves a topic's settings from them.
+   */
+  topicDefaults: Readonly<Record<string, string>>;
+}
+
+const HOST_PORT = /^(?:[A-Za-z_]+:\/\/)?(\[[0-9a-fA-F:]+\]|[^:/\s]*):(\d{1,5})$/;
+
+function hostPortProp(name: string, def: string | null, doc: string): PropertyDef<HostPort> {
+  return {
+    name,
+    type: 'string',
+    default: def,
+    doc,
+    parse: (raw) => {
+      // Kafka lists listeners as NAME://host:port,…; one plaintext listener is served for now.
+      const first = raw.split(',')[0].trim();
+      const m = HOST_PORT.exec(first);
+      const port = m ? Number(m[2]) : NaN;
+      if (!m || port > 65535 || raw.includes(',')) {
+        throw new ConfigInvalidError({
+          field: name,
+          value: raw,
+          allowed: 'one HOST:PORT or PLAINTEXT://HOST:PORT, port 0–65535 (0 picks a free port)',
+        });
+      }
+      return { host: m[1] === '' ? '0.0.0.0' : m[1].replace(/^\[|\]$/g, ''), port };
+    },
+  };
+}
+
+const MiB = 1024 * 1024;
+const HOUR = 60 * 60 * 1000;
+
+/** The broker's own properties (topic-config defaults are added from TOPIC_CONFIGS below). */
+const BROKER_PROPS = {
+  nodeId: intProp('node.id', 0, "This broker's id, unique in its cluster.", { min: 0 }),
+  listener: hostPortProp('listeners', 'PLAINTEXT://0.0.0.0:9092', 'Where the Kafka listener binds.'),
+  advertised: hostPortProp('advertised.listeners', null, 'The address clients are told to connect to.'),
+  adminListener: hostPortProp(
+    'admin.listener',
+    '0.0.0.0:9644',
+    'Where the admin HTTP server (health, metrics) binds.',
+  ),
+  dataDir: stringProp('log.dirs', 'tributary-data', 'Directory holding the partition logs.', {
+    test: (v) => v !== '' && !v.includes(','),
+    allowed: 'one non-empty directory path',
+  }),
+  rack: stringProp('broker.rack', null, 'Rack (zone) of this broker, for replica placement.'),
+  autoCreateTopics: boolProp(
+    'auto.create.topics.enable',
+    true,
+    'Create a topic when a client asks for one that does not exist.',
+  ),
+  numPartitions: intProp(
+    'num.partitions',
+    1,
+    'Partitions of an auto-created topic, or of one created with -1.',
+    { min: 1, max: 100000 },
+  ),
+  defaultReplicationFactor: intProp(
+    'default.replication.factor',
+    1,
+    'Replication factor of an auto-created topic, or of one created with -1.',
+    {
+      min: 1,
+      max: 32767,
+    },
+  ),
+  deleteTopicEnable: boolProp('delete.topic.enable', true, 'Allow DeleteTopics.'),
+  maxRequestBytes: intProp('socket.request.max.bytes', 100 * MiB, 'The largest request accepted.', {
+    min: 1024,
+  }),
+  maxInFlightBytes: intProp(
+    'queued.max.request.bytes',
+    16 * MiB,
+    'Request bytes a connection may have awaiting responses before reading pauses.',
+    {
+      min: 1024,
+    },
+  ),
+  idleTimeoutMs: longProp(
+    'connections.max.idle.ms',
+    10 * 60 * 1000,
+    'Idle connections are closed after this long.',
+    { min: 1 },
+  ),
+  retentionCheckIntervalMs: longProp(
+    'log.retention.check.interval.ms',
+    5 * 60 * 1000,
+    'How often retention runs.',
+    { min: 1 },
+  ),
+  compactionIntervalMs: longProp('log.cleaner.backoff.ms', 15 * 1000, 'Pause between compaction passes.', {
+    min: 1,
+  }),
+  recoveryThreads: intProp('num.recovery.threads.per.data.dir', 8, 'Logs loaded at once at start-up.', {
+    min: 1,
+  }),
+  shutdownTimeoutMs: longProp(
+    'shutdown.timeout.ms',
+    10 * 1000,
+    'How long a shutdown waits for in-flight requests.',
+    { min: 0 },
+  ),
+  logFormat: enumProp(
+    'log.format',
+    ['json', 'pretty'],
+    'json',
+    'json lines, or readable lines for a terminal.',
+  ),
+  logLevel: enumProp('log.level', LOG_LEVELS, 'info', 'Lowest level logged.'),
+} satisfies Record<keyof Omit<BrokerConfig, 'topicDefaults'>, PropertyDef>;
+
+/** Broker names that also set a topic default, in another unit (Kafka's synonyms). */
+const UNIT_SYNONYMS: ReadonlyArray<{ name: string; of: string; factor: number; def: PropertyDef<number> }> = [
+  {
+    name: 'log.retention.minutes',
+    of: 'log.retention.ms',
+    factor: 60 * 1000,
+    def: longProp('log.retention.minutes', null, 'retention in minutes', { min: -1 }),
+  },
+  {
+    name: 'log.retention.hours',
+    of: 'log.retention.ms',
+    factor: HOUR,
+    def: longProp('log.retention.hours', 168, 'retention in hours', { min: -1 }),
+  },
+  {
+    name: 'log.roll.hours',
+    of: 'log.roll.ms',
+    factor: HOUR,
+    def: longProp('log.roll.hours', 168, 'segment age in hours', { min: 1 }),
+  },
+];
+
+/** Every property name the broker knows, with its definition. */
+export const BROKER_PROPERTIES: ReadonlyMap<string, PropertyDef> = new Map<string, PropertyDef>([
+  ...Object.values(BROKER_PROPS).map((d): [string, PropertyDef] => [d.name, d]),
+  ...TOPIC_CONFIGS.map((c): [string, PropertyDef] => [
+    c.brokerKey,
+    { ...c.def, name: c.brokerKey, parse: renamed(c.def, c.brokerKey) },
+  ]),
+  ...UNIT_SYNONYMS.map((s): [string, PropertyDef] => [s.name, s.def]),
+]);
+
+function renamed(def: PropertyDef, name: string): (raw: string) => unknown {
+  return (raw) => {
+    try {
+      return def.parse(raw);
+    } catch (err) {
+      if (err instanceof ConfigInvalidError) {
+        throw new ConfigInvalidError({ ...err.params, field: name });
+      }
+      throw err;
+    }
+  };
+}
+
+export interface ConfigSources {
+  /** Parsed properties file, if any. */
+  file?: ReadonlyMap<string, string>;
+  /** The process environment; only TRIBUTARY_* variables are read. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** `--set key=value` and the CLI's short forms, already mapped to property names. */
+  flags?: ReadonlyMap<string, string>;
+  /** Defaults that differ for this role (dev mode binds to loopback). */
+  roleDefaults?: ReadonlyMap<string, string>;
+}
+
+export interface LoadedConfig {
+  config: BrokerConfig;
+  /** Unknown names from the file or environment: worth a log line, not a refusal. */
+  warnings: string[];
+}
+
+/** Environment variable for a property: `log.dirs` ↔ `TRIBUTARY_LOG_DIRS`. */
+export function envName(property: string): string {
+  return `TRIBUTARY_${property.toUpperCase().replace(/[.-]/g, '_')}`;
+}
+
+const ENV_TO_PROPERTY = new Map([...BROKER_PROPERTIES.keys()].map((k) => [envName(k), k]));
+/** Variables that configure the CLI itself, not a property. */
+const ENV_NOT_PROPERTIES = new Set(['TRIBUTARY_CONFIG']);
+
+export function loadBrokerConfig(sources: ConfigSources): LoadedConfig {
+  const warnings: string[] = [];
+  const raw = new Map<string, string>(sources.roleDefaults ?? []);
+  for (const [k, v] of sources.file ?? []) {
+    if (BROKER_PROPERTIES.has(k)) raw.set(k, v);
+    else warnings.push(`Ignored unknown property ${k} in the config file`);
+  }
+  for (const [k, v] of Object.entries(sources.env ?? {})) {
+    if (!k.startsWith('TRIBUTARY_') || v === undefined || ENV_NOT_PROPERTIES.has(k)) continue;
+    const property = ENV_TO_PROPERTY.get(k);
+    if (property) raw.set(property, v);
+    else warnings.push(`Ignored environment variable ${k}: it names no property`);
+  }
+  for (const [k, v] of sources.flags ?? []) {
+    if (!BROKER_PROPERTIES.has(k)) {
+      throw new ConfigInvalidError({
+        field: k,
+        value: v,
+        allowed: 'a known property name (see `tributary broker --help`)',
+      });
+    }
+    raw.set(k, v);
+  }
+  return { config: resolve(raw), warnings };
+}
+
+function resolve(raw: ReadonlyMap<string, string>): BrokerConfig {
+  const value = <T>(def: PropertyDef<T>): T => {
+    const text = raw.get(def.name) ?? def.default;
+    if (text === null) return null as T;
+    return def.parse(text);
+  };
+  const topicDefaults: Record<string, string> = {};
+  for (const c of TOPIC_CONFIGS) {
+    const text = raw.get(c.brokerKey);
+    if (text !== undefined) {
+      BROKER_PROPERTIES.get(c.brokerKey)!.parse(text);
+      topicDefaults[c.brokerKey] = text.trim();
+    }
+  }
+  for (const s of UNIT_SYNONYMS) {
+    const text = raw.get(s.name);
+    if (text === undefined || raw.has(s.of)) continue;
+    const n = s.def.parse(text);
+    topicDefaults[s.of] = String(n < 0 ? -1 : n * s.factor);
+  }
+  const listener = value(BROKER_PROPS.listener);
+  const advertised = value(BROKER_PROPS.advertised) ?? defaultAdvertised(listener);
+  if (advertised.port === 0 && listener.port !== 0) advertised.port = listener.port;
+  return {
+    nodeId: value(BROKER_PROPS.nodeId),
+    listener,
+    advertised,
+    adminListener: value(BROKER_PROPS.adminListener),
+    dataDir: value(BROKER_PROPS.dataDir),
+    rack: value(BROKER_PROPS.rack) || null,
+    autoCreateTopics: value(BROKER_PROPS.autoCreateTopics),
+    numPartitions: value(BROKER_PROPS.numPartitions),
+    defaultReplicationFactor: value(BROKER_PROPS.defaultReplicationFactor),
+    deleteTopicEnable: value(BROKER_PROPS.deleteTopicEnable),
+    maxRequestBytes: value(BROKER_PROPS.maxRequestBytes),
+    maxInFlightBytes: value(BROKER_PROPS.maxInFlightBytes),
+    idleTimeoutMs: value(BROKER_PROPS.idleTimeoutMs),
+    retentionCheckIntervalMs: value(BROKER_PROPS.retentionCheckIntervalMs),
+    compactionIntervalMs: value(BROKER_PROPS.compactionIntervalMs),
+    recoveryThreads: value(BROKER_PROPS.recoveryThreads),
+    shutdownTimeoutMs: value(BROKER_PROPS.shutdownTimeoutMs),
+    logFormat: value(BROKER_PROPS.logFormat),
+    logLevel: value(BROKER_PROPS.logLevel),
+    topicDefaults,
+  };
+}
+
+/** Clients cannot connect to 0.0.0.0: advertise the host name instead, as Kafka does. */
+function defaultAdvertised(listener: HostPort): HostPort {
+  const wildcard = listener.host === '0.0.0.0' || listener.host === '::';
+  return { host: wildcard ? os.hostname() : listener.host, port: listener.port };
+}
+
+/** The properties and their defaults, for `--help` and docs. */
+export function describeBrokerProperties(): string[] {
+  return [...BROKER_PROPERTIES.values()].map(
+    (d) => `  ${d.name.padEnd(38)} ${d.doc}${d.default === null ? '' : ` (default ${d.default})`}`,
+  );
+}

@@ -1,0 +1,26 @@
+/**
+ * What the broker's handlers are built from. Each handler module exports a factory taking these
+ * services (`produceHandler(services)`); handlers reach storage, metadata and the controller only
+ * through them, so a test can build the services over a temp directory and call a handler directly.
+ */
+import type { Registry } from 'prom-client';
+import type { Clock } from '../common/clock.ts';
+import type { Logger } from '../common/logger.ts';
+import type { BrokerConfig } from './config.ts';
+import type { MetadataImage } from './metadata/image.ts';
+import type { TopicAdmin } from './metadata/local-controller.ts';
+import type { ReplicaManager } from './replica-manager.ts';
+
+export interface BrokerServices {
+  config: BrokerConfig;
+  clock: Clock;
+  log: Logger;
+  /** Where handlers register their own metrics (one registry per broker). */
+  registry: Registry;
+  /** The current metadata image (brokers, topics, partition leaders). */
+  metadata: () => MetadataImage;
+  /** Topic creation, deletion, growth and config changes, decided by the controller. */
+  admin: TopicAdmin;
+  /** The partitions this broker holds, and their logs. */
+  replicas: ReplicaManager;
+}
