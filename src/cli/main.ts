@@ -4,6 +4,7 @@
  * terminal or exits the process.
  */
 import { parseArgs } from 'node:util';
+import { BROKER_USAGE, DEV_USAGE, runBroker } from './broker.ts';
 
 interface Command {
   summary: string;
@@ -16,13 +17,13 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   dev: {
     summary: 'run brokers and the controller on this machine, without Kubernetes (the default)',
-    usage: 'tributary dev [--data-dir DIR] [--port 9092]',
-    pending: 'the single-node broker is being built (issue #4: "The broker")',
+    usage: DEV_USAGE,
+    run: (args) => runBroker('dev', args),
   },
   broker: {
     summary: 'run one broker (Kafka protocol on 9092, admin HTTP on its own port)',
-    usage: 'tributary broker --config FILE | [flags]',
-    pending: 'the broker is being built (issue #4: "The broker")',
+    usage: BROKER_USAGE,
+    run: (args) => runBroker('broker', args),
   },
   operator: {
     summary: 'run the Kubernetes operator and metadata controller',
@@ -81,7 +82,7 @@ async function main(argv: string[]): Promise<number> {
     options: { help: { type: 'boolean', short: 'h' } },
     strict: false,
   });
-  if (values.help) {
+  if (values.help && (command.pending || !command.run)) {
     console.log(commandHelp(name, command));
     return 0;
   }
