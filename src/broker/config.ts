@@ -43,11 +43,15 @@ export interface BrokerConfig {
   shutdownTimeoutMs: number;
   logFormat: 'json' | 'pretty';
   logLevel: LogLevel;
+  /** How long an idempotent producer may be silent before its state (sequences) is dropped. */
+  producerIdExpirationMs: number;
   /**
    * Broker-wide defaults of topic configs, by their broker names (`log.retention.ms`), as validated
    * strings; src/broker/topic-config.ts resolves a topic's settings from them.
    */
   topicDefaults: Readonly<Record<string, string>>;
+  /** Every property set explicitly (file, environment, flags, role defaults), as given; for DescribeConfigs. */
+  properties: ReadonlyMap<string, string>;
 }
 
 const HOST_PORT = /^(?:[A-Za-z_]+:\/\/)?(\[[0-9a-fA-F:]+\]|[^:/\s]*):(\d{1,5})$/;
@@ -156,9 +160,18 @@ const BROKER_PROPS = {
     'json lines, or readable lines for a terminal.',
   ),
   logLevel: enumProp('log.level', LOG_LEVELS, 'info', 'Lowest level logged.'),
-} satisfies Record<keyof Omit<BrokerConfig, 'topicDefaults'>, PropertyDef>;
+  producerIdExpirationMs: longProp(
+    'producer.id.expiration.ms',
+    24 * HOUR,
+    'An idempotent producer silent this long is forgotten (its sequences are no longer checked).',
+    { min: 1 },
+  ),
+} satisfies Record<keyof Omit<BrokerConfig, 'topicDefaults' | 'properties'>, PropertyDef>;
 
-/** Broker names that also set a topic default, in another unit (Kafka's synonyms). */
+/**
+ * Broker names that also set a topic default, in another unit (Kafka's synonyms); for one `of`,
+ * earlier entries win over later ones, and `of` itself over all of them.
+ */
 const UNIT_SYNONYMS: ReadonlyArray<{ name: string; of: string; factor: number; def: PropertyDef<number> }> = [
   {
     name: 'log.retention.minutes',
@@ -271,7 +284,7 @@ function resolve(raw: ReadonlyMap<string, string>): BrokerConfig {
   }
   for (const s of UNIT_SYNONYMS) {
     const text = raw.get(s.name);
-    if (text === undefined || raw.has(s.of)) continue;
+    if (text === undefined || topicDefaults[s.of] !== undefined) continue;
     const n = s.def.parse(text);
     topicDefaults[s.of] = String(n < 0 ? -1 : n * s.factor);
   }
@@ -298,8 +311,46 @@ function resolve(raw: ReadonlyMap<string, string>): BrokerConfig {
     shutdownTimeoutMs: value(BROKER_PROPS.shutdownTimeoutMs),
     logFormat: value(BROKER_PROPS.logFormat),
     logLevel: value(BROKER_PROPS.logLevel),
+    producerIdExpirationMs: value(BROKER_PROPS.producerIdExpirationMs),
     topicDefaults,
+    properties: raw,
   };
+}
+
+/**
+ * The value `name` runs with: as set, else derived from a synonym in another unit, else its
+ * default (null when it has none).
+ */
+export function brokerPropertyValue(config: BrokerConfig, name: string): string | null {
+  const def = BROKER_PROPERTIES.get(name);
+  if (!def) throw new Error(`unknown broker property ${name}`);
+  const derived = config.topicDefaults[name] as string | undefined;
+  return derived ?? config.properties.get(name)?.trim() ?? def.default;
+}
+
+/**
+ * Where `name`'s value can come from, the one in force first, as Kafka's DescribeConfigs lists
+ * synonyms: every explicitly set name of its chain (`log.retention.ms`, then `…minutes`, then
+ * `…hours`, from `name` down), then their defaults. A name with lower-unit synonyms has no default
+ * of its own here, as in Kafka: `log.retention.hours=168` is the default of `log.retention.ms`.
+ */
+export function brokerPropertySynonyms(
+  config: BrokerConfig,
+  name: string,
+): Array<{ name: string; value: string; source: 'static' | 'default' }> {
+  const base = UNIT_SYNONYMS.find((s) => s.name === name)?.of ?? name;
+  const full = [base, ...UNIT_SYNONYMS.filter((s) => s.of === base).map((s) => s.name)];
+  const chain = full.slice(full.indexOf(name));
+  const set = chain.flatMap((n) => {
+    const v = config.properties.get(n);
+    return v === undefined ? [] : [{ name: n, value: v.trim(), source: 'static' as const }];
+  });
+  const defaults = chain.flatMap((n) => {
+    const d = BROKER_PROPERTIES.get(n)?.default ?? null;
+    const shadowed = UNIT_SYNONYMS.some((s) => s.of === n);
+    return d === null || shadowed ? [] : [{ name: n, value: d, source: 'default' as const }];
+  });
+  return [...set, ...defaults];
 }
 
 /** Clients cannot connect to 0.0.0.0: advertise the host name instead, as Kafka does. */

@@ -27,12 +27,16 @@ const CLEANUP_POLICIES = ['delete', 'compact', 'compact,delete', 'delete,compact
 
 export const TOPIC_CONFIGS: readonly TopicConfigDef[] = [
   topic(
-    enumProp(
-      'cleanup.policy',
-      CLEANUP_POLICIES,
-      'delete',
-      'delete: old segments go by time/size; compact: keep the latest record per key.',
-    ),
+    // A list in Kafka (DescribeConfigs says LIST; IncrementalAlterConfigs may APPEND/SUBTRACT to it).
+    {
+      ...enumProp(
+        'cleanup.policy',
+        CLEANUP_POLICIES,
+        'delete',
+        'delete: old segments go by time/size; compact: keep the latest record per key.',
+      ),
+      type: 'list',
+    },
     'log.cleanup.policy',
   ),
   topic(

@@ -12,7 +12,7 @@ import { ErrorCode } from '../../protocol/error-codes.ts';
 import type { Fs } from '../../storage/fs.ts';
 import { writeFileAtomic } from '../../storage/fs.ts';
 import { SerialQueue } from '../../storage/serial-queue.ts';
-import { checkTopicConfig } from '../topic-config.ts';
+import { checkTopicConfig, TOPIC_CONFIG_BY_NAME } from '../topic-config.ts';
 import {
   type BrokerEndpoint,
   indexTopics,
@@ -96,6 +96,16 @@ export function randomUuid(): string {
   }
 }
 
+/**
+ * Kafka's controller refuses to create more partitions than this in one request, and so do we: it
+ * bounds the work (and memory) one request can cause.
+ */
+export const MAX_PARTITIONS_PER_REQUEST = 10_000;
+
+export function tooManyPartitions(): { ok: false } & AdminError {
+  return fail(ErrorCode.POLICY_VIOLATION, 'Excessively large number of partitions per request.');
+}
+
 function fail(errorCode: number, errorMessage: string): { ok: false } & AdminError {
   return { ok: false, errorCode, errorMessage };
 }
@@ -177,14 +187,14 @@ export class LocalController implements TopicAdmin {
           `Topic '${req.name}' collides with existing topic '${clash.name}' ('.' and '_' are the same in metric names)`,
         );
       }
-      const placed = this.#placeNew(req);
-      if (!placed.ok) return placed;
       const configs: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.configs)) {
         const why = checkTopicConfig(k, v);
         if (why) return fail(ErrorCode.INVALID_CONFIG, why);
         configs[k] = v!.trim();
       }
+      const placed = this.#placeNew(req);
+      if (!placed.ok) return placed;
       const topic: TopicState = {
         name: req.name,
         topicId: randomUuid(),
@@ -244,6 +254,7 @@ export class LocalController implements TopicAdmin {
       }
       const rf = topic.partitions[0]?.replicas.length ?? 1;
       const added = count - current;
+      if (added > MAX_PARTITIONS_PER_REQUEST) return tooManyPartitions();
       if (assignments !== null && assignments.length !== added) {
         return fail(
           ErrorCode.INVALID_REPLICA_ASSIGNMENT,
@@ -272,42 +283,23 @@ export class LocalController implements TopicAdmin {
     return this.#queue.run(async () => {
       const topic = this.#image.topics.get(name);
       if (!topic) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic '${name}' does not exist.`);
+      const ops: ConfigOp[] =
+        'replace' in change
+          ? Object.entries(change.replace).map(([k, value]) => ({ op: 'set', name: k, value }))
+          : change.ops;
+      // AlterConfigs replaces every override; IncrementalAlterConfigs changes the ones it names.
       const next: Record<string, string> = 'replace' in change ? {} : { ...topic.configs };
-      const sets: Array<[string, string | null]> = [];
-      if ('replace' in change) {
-        sets.push(...Object.entries(change.replace));
-      } else {
-        for (const op of change.ops) {
-          if (op.op === 'delete') {
-            if (
-              checkTopicConfig(op.name, '') !== null &&
-              checkTopicConfig(op.name, null)?.startsWith('Unknown')
-            ) {
-              return fail(ErrorCode.INVALID_CONFIG, `Unknown topic config name: ${op.name}`);
-            }
-            delete next[op.name];
-          } else if (op.op === 'set') {
-            sets.push([op.name, op.value]);
-          } else {
-            if (op.name !== 'cleanup.policy') {
-              return fail(
-                ErrorCode.INVALID_CONFIG,
-                `Config ${op.name} is not a list: ${op.op.toUpperCase()} is not allowed`,
-              );
-            }
-            const items = new Set((next[op.name] ?? 'delete').split(',').filter((s) => s !== ''));
-            for (const v of (op.value ?? '').split(',').map((s) => s.trim())) {
-              if (op.op === 'append') items.add(v);
-              else items.delete(v);
-            }
-            sets.push([op.name, [...items].join(',')]);
-          }
+      for (const op of ops) {
+        if (op.op === 'delete') {
+          // As in Kafka, deleting an override that is not there (whatever its name) changes nothing.
+          delete next[op.name];
+          continue;
         }
-      }
-      for (const [k, v] of sets) {
-        const why = checkTopicConfig(k, v);
+        const value = op.op === 'set' ? op.value : listOp(op, next[op.name]);
+        if (typeof value === 'object' && value !== null) return value;
+        const why = checkTopicConfig(op.name, value);
         if (why) return fail(ErrorCode.INVALID_CONFIG, why);
-        next[k] = v!.trim();
+        next[op.name] = value!.trim();
       }
       const altered: TopicState = { ...topic, configs: next };
       if (!validateOnly) await this.#commit(this.#withTopic(altered));
@@ -333,6 +325,7 @@ export class LocalController implements TopicAdmin {
           'Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.',
         );
       }
+      if (req.assignments.length > MAX_PARTITIONS_PER_REQUEST) return tooManyPartitions();
       const sorted = [...req.assignments].sort((a, b) => a.partition - b.partition);
       const rf = sorted[0].brokerIds.length;
       const partitions: PartitionState[] = [];
@@ -351,6 +344,7 @@ export class LocalController implements TopicAdmin {
     }
     const count = req.numPartitions === -1 ? this.#o.defaults.numPartitions : req.numPartitions;
     if (count < 1) return fail(ErrorCode.INVALID_PARTITIONS, 'Number of partitions must be larger than 0.');
+    if (count > MAX_PARTITIONS_PER_REQUEST) return tooManyPartitions();
     const rf = req.replicationFactor === -1 ? this.#o.defaults.replicationFactor : req.replicationFactor;
     if (rf < 1)
       return fail(ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0.');
@@ -406,6 +400,27 @@ export class LocalController implements TopicAdmin {
       ...indexTopics(this.#state.topics),
     };
   }
+}
+
+/** APPEND or SUBTRACT on a list config; only list configs take them. */
+function listOp(
+  op: { op: 'append' | 'subtract'; name: string; value: string | null },
+  current: string | undefined,
+): string | ({ ok: false } & AdminError) {
+  const def = TOPIC_CONFIG_BY_NAME.get(op.name)?.def;
+  if (def?.type !== 'list') {
+    return fail(
+      ErrorCode.INVALID_CONFIG,
+      `Can't ${op.op.toUpperCase()} to key ${op.name} because its type is not LIST.`,
+    );
+  }
+  // An absent override starts from the config's own default, not the broker's (as Kafka does).
+  const items = (current ?? def.default ?? '').split(',').filter((s) => s !== '');
+  for (const v of (op.value ?? '').split(',').map((s) => s.trim())) {
+    if (op.op === 'append' && !items.includes(v)) items.push(v);
+    if (op.op === 'subtract' && items.includes(v)) items.splice(items.indexOf(v), 1);
+  }
+  return items.join(',');
 }
 
 function newPartition(partition: number, replicas: number[]): PartitionState {
