@@ -6,6 +6,9 @@
 import { ErrorCode } from '../protocol/error-codes.ts';
 import type { BrokerServices } from './services.ts';
 
+/** Created by their coordinators with their own partition counts and configs, never on demand. */
+const INTERNAL_TOPICS = new Set(['__consumer_offsets', '__transaction_state']);
+
 /**
  * Creates `name` if it does not exist and auto-creation is on. Returns null when the topic exists
  * (now or already), else the error code to answer for it: UNKNOWN_TOPIC_OR_PARTITION when
@@ -13,7 +16,7 @@ import type { BrokerServices } from './services.ts';
  */
 export async function autoCreateTopic(s: BrokerServices, name: string): Promise<number | null> {
   if (s.metadata().topics.has(name)) return null;
-  if (!s.config.autoCreateTopics) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  if (!s.config.autoCreateTopics || INTERNAL_TOPICS.has(name)) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
   const result = await s.admin.createTopic(
     { name, numPartitions: -1, replicationFactor: -1, assignments: [], configs: {} },
     false,
