@@ -5,12 +5,14 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generateCrds } from './gen-crds.ts';
 import { generate } from './gen-protocol.ts';
 
-const GENERATED = ['src/protocol/messages', 'src/protocol/error-codes.ts'];
+const GENERATED = ['src/protocol/messages', 'src/protocol/error-codes.ts', 'crds/*.yaml'];
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 generate(repoRoot);
+generateCrds(repoRoot);
 
 const status = execFileSync('git', ['status', '--porcelain', '--', ...GENERATED], {
   cwd: repoRoot,
