@@ -18,6 +18,8 @@ import { LogManager } from '../storage/log-manager.ts';
 import { parsePartitionDirName } from '../storage/names.ts';
 import { buildAdminApp } from './admin-http.ts';
 import type { BrokerConfig, HostPort } from './config.ts';
+import type { GroupCoordinator } from './groups/coordinator.ts';
+import { brokerGroupCoordinator } from './groups/setup.ts';
 import { brokerHandlers } from './handlers/index.ts';
 import { LocalController, METADATA_FILE } from './metadata/local-controller.ts';
 import { serverMetrics } from './metrics.ts';
@@ -52,8 +54,10 @@ export class Broker {
   #listener: KafkaListener | null = null;
   #admin: FastifyInstance | null = null;
   #services: BrokerServices | null = null;
+  #groups: GroupCoordinator | null = null;
   #checks = { logsRecovered: false, listenerOpen: false, shuttingDown: false };
   #addresses: BrokerAddresses | null = null;
+  readonly #shutdown = new AbortController();
 
   constructor(o: BrokerOptions) {
     this.config = o.config;
@@ -119,6 +123,18 @@ export class Broker {
     logs.startBackgroundTasks();
     this.#checks.logsRecovered = true;
 
+    // Groups load from the offsets topic in the background; until a partition is loaded its
+    // groups answer COORDINATOR_LOAD_IN_PROGRESS.
+    this.#groups = brokerGroupCoordinator({
+      config: c,
+      clock: this.#clock,
+      log,
+      registry: this.registry,
+      metadata: () => controller.image(),
+      admin: controller,
+      replicas,
+    });
+    this.#groups.start();
     this.#services = {
       config: c,
       clock: this.#clock,
@@ -127,6 +143,8 @@ export class Broker {
       metadata: () => controller.image(),
       admin: controller,
       replicas,
+      groups: this.#groups,
+      shutdown: this.#shutdown.signal,
     };
     registerLogGauges(this.registry, logs);
     const handlers = brokerHandlers(this.#services);
@@ -174,6 +192,10 @@ export class Broker {
     if (this.#checks.shuttingDown) return;
     this.#checks.shuttingDown = true;
     this.#log.info('Shutting down: finishing requests in flight');
+    this.#shutdown.abort();
+    // JoinGroup and SyncGroup answers can wait minutes: they are answered NOT_COORDINATOR now,
+    // so that the listener does not wait for them and clients look for the next coordinator.
+    this.#groups?.close();
     await this.#listener?.close(this.config.shutdownTimeoutMs);
     await this.#logs?.close();
     await this.#admin?.close();

@@ -43,6 +43,16 @@ export interface BrokerConfig {
   shutdownTimeoutMs: number;
   logFormat: 'json' | 'pretty';
   logLevel: LogLevel;
+  /** Consumer groups (src/broker/groups): the offsets topic, rebalances, committed offsets. */
+  offsetsTopicPartitions: number;
+  offsetsTopicReplicationFactor: number;
+  groupInitialRebalanceDelayMs: number;
+  groupMinSessionTimeoutMs: number;
+  groupMaxSessionTimeoutMs: number;
+  groupMaxSize: number;
+  offsetsRetentionMinutes: number;
+  offsetsRetentionCheckIntervalMs: number;
+  offsetMetadataMaxBytes: number;
   /** How long an idempotent producer may be silent before its state (sequences) is dropped. */
   producerIdExpirationMs: number;
   /**
@@ -160,6 +170,58 @@ const BROKER_PROPS = {
     'json lines, or readable lines for a terminal.',
   ),
   logLevel: enumProp('log.level', LOG_LEVELS, 'info', 'Lowest level logged.'),
+  // Consumer groups; defaults are Kafka's except the partition count (docs/adr/0010).
+  offsetsTopicPartitions: intProp(
+    'offsets.topic.num.partitions',
+    16,
+    'Partitions of the offsets topic (fixed once it exists: group ids hash onto them).',
+    { min: 1, max: 1000 },
+  ),
+  offsetsTopicReplicationFactor: intProp(
+    'offsets.topic.replication.factor',
+    3,
+    'Replication factor of the offsets topic (capped at the brokers present when it is created).',
+    { min: 1, max: 32767 },
+  ),
+  groupInitialRebalanceDelayMs: intProp(
+    'group.initial.rebalance.delay.ms',
+    3000,
+    "How long a new group's first rebalance waits for more members.",
+    { min: 0 },
+  ),
+  groupMinSessionTimeoutMs: intProp(
+    'group.min.session.timeout.ms',
+    6000,
+    'Shortest session timeout allowed.',
+    {
+      min: 0,
+    },
+  ),
+  groupMaxSessionTimeoutMs: intProp(
+    'group.max.session.timeout.ms',
+    1800000,
+    'Longest session timeout allowed.',
+    { min: 0 },
+  ),
+  groupMaxSize: intProp('group.max.size', 2147483647, 'Most members a group may have.', { min: 1 }),
+  offsetsRetentionMinutes: intProp(
+    'offsets.retention.minutes',
+    10080,
+    'How long committed offsets are kept once their group is empty.',
+    { min: 1 },
+  ),
+  offsetsRetentionCheckIntervalMs: longProp(
+    'offsets.retention.check.interval.ms',
+    600000,
+    'How often expired offsets are looked for.',
+    { min: 1 },
+  ),
+  offsetMetadataMaxBytes: intProp(
+    'offset.metadata.max.bytes',
+    4096,
+    'Largest metadata string an offset commit may carry.',
+    { min: 0 },
+  ),
   producerIdExpirationMs: longProp(
     'producer.id.expiration.ms',
     24 * HOUR,
@@ -311,6 +373,15 @@ function resolve(raw: ReadonlyMap<string, string>): BrokerConfig {
     shutdownTimeoutMs: value(BROKER_PROPS.shutdownTimeoutMs),
     logFormat: value(BROKER_PROPS.logFormat),
     logLevel: value(BROKER_PROPS.logLevel),
+    offsetsTopicPartitions: value(BROKER_PROPS.offsetsTopicPartitions),
+    offsetsTopicReplicationFactor: value(BROKER_PROPS.offsetsTopicReplicationFactor),
+    groupInitialRebalanceDelayMs: value(BROKER_PROPS.groupInitialRebalanceDelayMs),
+    groupMinSessionTimeoutMs: value(BROKER_PROPS.groupMinSessionTimeoutMs),
+    groupMaxSessionTimeoutMs: value(BROKER_PROPS.groupMaxSessionTimeoutMs),
+    groupMaxSize: value(BROKER_PROPS.groupMaxSize),
+    offsetsRetentionMinutes: value(BROKER_PROPS.offsetsRetentionMinutes),
+    offsetsRetentionCheckIntervalMs: value(BROKER_PROPS.offsetsRetentionCheckIntervalMs),
+    offsetMetadataMaxBytes: value(BROKER_PROPS.offsetMetadataMaxBytes),
     producerIdExpirationMs: value(BROKER_PROPS.producerIdExpirationMs),
     topicDefaults,
     properties: raw,

@@ -39,6 +39,7 @@ interface Slot {
 export type CloseReason =
   | 'client closed'
   | 'idle'
+  | 'stalled mid-frame'
   | 'oversized frame'
   | 'malformed request'
   | 'unknown api'
@@ -53,6 +54,7 @@ const CLIENT_FAULTS = new Set<CloseReason>([
   'malformed request',
   'unknown api',
   'unsupported version',
+  'stalled mid-frame',
 ]);
 
 export class Connection {
@@ -77,7 +79,8 @@ export class Connection {
     this.#log = options.log.child({ peer: this.#peer });
     socket.setNoDelay(true);
     socket.setTimeout(options.idleTimeoutMs, () => {
-      if (this.#slots.length === 0) this.close('idle');
+      // Part of a frame and then silence is the client's fault (or a slowloris), not idleness.
+      if (this.#slots.length === 0) this.close(this.#buffered > 0 ? 'stalled mid-frame' : 'idle');
     });
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('drain', () => {

@@ -7,6 +7,7 @@ import type { Registry } from 'prom-client';
 import type { Clock } from '../common/clock.ts';
 import type { Logger } from '../common/logger.ts';
 import type { BrokerConfig } from './config.ts';
+import type { GroupCoordinator } from './groups/coordinator.ts';
 import type { MetadataImage } from './metadata/image.ts';
 import type { TopicAdmin } from './metadata/local-controller.ts';
 import type { ReplicaManager } from './replica-manager.ts';
@@ -23,4 +24,11 @@ export interface BrokerServices {
   admin: TopicAdmin;
   /** The partitions this broker holds, and their logs. */
   replicas: ReplicaManager;
+  /**
+   * Aborted when the broker begins to shut down, before it drains connections: anything parked
+   * (long-polling fetches, delayed joins) should answer now instead of holding the shutdown.
+   */
+  shutdown: AbortSignal;
+  /** The consumer groups this broker coordinates (src/broker/groups). */
+  groups: GroupCoordinator;
 }

@@ -77,6 +77,7 @@ export class PartitionLog {
   #flushTimer: TimerHandle | null = null;
   #offline: StorageOfflineError | null = null;
   #closed = false;
+  readonly #closeHooks = new Set<() => Promise<void>>();
 
   private constructor(opts: {
     topic: string;
@@ -161,6 +162,21 @@ export class PartitionLog {
   get offline(): boolean {
     return this.#offline !== null;
   }
+  /** The file system the log lives on, for companions that keep files in its directory. */
+  get fs(): Fs {
+    return this.#s.fs;
+  }
+
+  /**
+   * Work for a clean close (the produce path's producer-state snapshot): run after every queued
+   * append, before the clean-shutdown marker; a failing hook is logged and does not fail the close.
+   * Returns a function that removes the hook.
+   */
+  onClose(hook: () => Promise<void>): () => void {
+    this.#closeHooks.add(hook);
+    return () => this.#closeHooks.delete(hook);
+  }
+
   get segmentCount(): number {
     return this.#s.segments.length;
   }
@@ -322,6 +338,13 @@ export class PartitionLog {
       this.#closed = true;
       this.#cancelFlushTimer();
       if (!this.#offline) {
+        for (const hook of this.#closeHooks) {
+          try {
+            await hook();
+          } catch (err) {
+            this.#s.logger.warn({ err }, 'A close hook of a partition log failed');
+          }
+        }
         try {
           await this.#flushNow();
           await this.#s.active.sealAndPersist();

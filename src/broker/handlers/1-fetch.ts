@@ -1,10 +1,11 @@
 /**
- * Fetch (key 1), versions 4–12: consumers (and, later, follower replicas) read record batches.
+ * Fetch (key 1), versions 4–13: consumers (and, later, follower replicas) read record batches.
  *
  * v4 adds the isolation level and the last stable offset and aborted transactions per partition;
  * v5 the log start offset; v7 fetch sessions (KIP-227); v9 the client's current leader epoch
  * (KIP-320); v11 the rack id and preferredReadReplica (KIP-392); v12 is flexible and adds
- * lastFetchedEpoch with the diverging-epoch answer (KIP-595). v13 names topics by id, not served yet.
+ * lastFetchedEpoch with the diverging-epoch answer (KIP-595); v13 names topics by id (KIP-516), an
+ * unknown id answered UNKNOWN_TOPIC_ID per partition.
  *
  * Long polling: when a pass finds fewer than minBytes and nothing went wrong, the fetch waits
  * (../fetch-waiters.ts) for committed data on its partitions, for maxWaitMs, or for the connection
@@ -17,7 +18,11 @@ import { Counter } from 'prom-client';
 import type { Logger } from '../../common/logger.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import type { FetchRequest } from '../../protocol/messages/fetch-request.ts';
-import { FetchResponse } from '../../protocol/messages/fetch-response.ts';
+import {
+  type FetchableTopicResponse,
+  FetchResponse,
+  defaultPartitionData,
+} from '../../protocol/messages/fetch-response.ts';
 import { ApiKey } from '../../protocol/messages/index.ts';
 import {
   type FetchPlan,
@@ -47,6 +52,8 @@ export function fetchHandler(services: BrokerServices): Handler<FetchRequest, Fe
     source: services.replicas,
     registry: services.registry,
   });
+  // Parked fetches answer with what they have, so they do not hold the broker's shutdown.
+  services.shutdown.addEventListener('abort', () => waiters.close(), { once: true });
   const bytesServed = new Counter({
     name: 'tributary_broker_fetch_bytes_total',
     help: 'Record bytes returned by Fetch, by topic.',
@@ -56,7 +63,7 @@ export function fetchHandler(services: BrokerServices): Handler<FetchRequest, Fe
   return {
     apiKey: ApiKey.Fetch,
     minVersion: 4,
-    maxVersion: 12,
+    maxVersion: 13,
     async handle(ctx, request) {
       const response = FetchResponse.defaults();
       if (
@@ -67,11 +74,12 @@ export function fetchHandler(services: BrokerServices): Handler<FetchRequest, Fe
         response.errorCode = ErrorCode.FETCH_SESSION_ID_NOT_FOUND;
         return response;
       }
+      const byId = ctx.apiVersion >= 13 ? resolveTopicIds(services, request.topics) : null;
       const plan: FetchPlan = {
         replicaId: request.replicaId,
         readCommitted: request.isolationLevel === READ_COMMITTED,
         maxBytes: request.maxBytes,
-        topics: request.topics,
+        topics: byId?.known ?? request.topics,
       };
       let read = await readFetch(services, plan, ctx.log);
       const answerNow =
@@ -97,10 +105,40 @@ export function fetchHandler(services: BrokerServices): Handler<FetchRequest, Fe
         for (const p of t.partitions) n += p.records?.length ?? 0;
         if (n > 0) bytesServed.inc({ topic: t.topic }, n);
       }
-      response.responses = read.topics;
+      response.responses = byId
+        ? [...read.topics.map((t) => ({ ...t, topic: '' })), ...byId.unknown]
+        : read.topics;
       return response;
     },
   };
+}
+
+/** v13+: topics come by id; names are looked up, and unknown ids answered UNKNOWN_TOPIC_ID. */
+function resolveTopicIds(
+  services: BrokerServices,
+  topics: FetchRequest['topics'],
+): { known: FetchRequest['topics']; unknown: FetchableTopicResponse[] } {
+  const image = services.metadata();
+  const known: FetchRequest['topics'] = [];
+  const unknown: FetchableTopicResponse[] = [];
+  for (const t of topics) {
+    const topic = image.topicsById.get(t.topicId);
+    if (topic) {
+      known.push({ ...t, topic: topic.name });
+      continue;
+    }
+    unknown.push({
+      topic: '',
+      topicId: t.topicId,
+      partitions: t.partitions.map((p) => ({
+        ...defaultPartitionData(),
+        partitionIndex: p.partition,
+        errorCode: ErrorCode.UNKNOWN_TOPIC_ID,
+        records: Buffer.alloc(0),
+      })),
+    });
+  }
+  return { known, unknown };
 }
 
 /**

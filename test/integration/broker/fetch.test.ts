@@ -66,6 +66,29 @@ describe('Fetch', () => {
     },
   );
 
+  it('names topics by id at v13, and answers an unknown id with UNKNOWN_TOPIC_ID', async () => {
+    const topic = randomTopic('fetch-v13');
+    await createTopic(tb, topic, { partitions: 1 });
+    await append(tb, topic, 0, ['x', 'y']);
+    const topicId = tb.broker.services.metadata().topics.get(topic)!.topicId;
+    const unknownId = 'AAAAAAAAAAAAAAAAAAAAAQ';
+    const request = fetchRequest([
+      { topic: '', partitions: [{ partition: 0 }] },
+      { topic: '', partitions: [{ partition: 0 }] },
+    ]);
+    request.topics[0].topicId = topicId;
+    request.topics[1].topicId = unknownId;
+    const res = await fetch(13, request);
+    const known = res.responses.find((t) => t.topicId === topicId)!;
+    expect(known.partitions[0].errorCode).toBe(0);
+    expect(valuesOf(known.partitions[0].records)).toEqual([
+      { offset: 0, value: 'x' },
+      { offset: 1, value: 'y' },
+    ]);
+    const missing = res.responses.find((t) => t.topicId === unknownId)!;
+    expect(missing.partitions[0]).toMatchObject({ partitionIndex: 0, errorCode: ErrorCode.UNKNOWN_TOPIC_ID });
+  });
+
   it.each([4, 12])(
     'sends read_committed fetches an empty aborted-transactions list (v%i)',
     async (version) => {
