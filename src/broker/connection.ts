@@ -110,11 +110,17 @@ export class Connection {
     if (this.#socket.destroyed) return;
     if (CLIENT_FAULTS.has(reason)) this.#o.metrics.rejected.inc({ reason });
     this.#log.debug({ reason }, 'Closed connection');
-    if (reason === 'shutdown' || reason === 'idle') this.#socket.end();
-    else this.#socket.destroy();
+    if (reason === 'shutdown' || reason === 'idle') {
+      // FIN after the queued responses, then read on (discarding) until the peer's FIN: a paused
+      // socket never sees it, so 'close' would wait for the shutdown deadline.
+      this.#closing = true;
+      this.#socket.end();
+      this.#socket.resume();
+    } else this.#socket.destroy();
   }
 
   #onData(chunk: Buffer): void {
+    if (this.#closing) return;
     this.#chunks.push(chunk);
     this.#buffered += chunk.length;
     this.#o.metrics.bytesIn.inc(chunk.length);
