@@ -42,10 +42,8 @@ import {
   type OffsetsLog,
   offsetWriteError,
 } from './offsets-store.ts';
+import { loadGroups } from './loader.ts';
 import {
-  decodeGroupMetadataValue,
-  decodeOffsetCommitValue,
-  decodeRecordKey,
   encodeGroupMetadataKey,
   encodeGroupMetadataValue,
   encodeOffsetCommitKey,
@@ -252,55 +250,18 @@ export class GroupCoordinator {
 
   async #read(owned: OwnedPartition): Promise<void> {
     const started = performance.now();
-    const metadata = new Map<string, GroupMetadataValue | null>();
-    const offsets = new Map<
-      string,
-      Map<string, { topic: string; partition: number; value: CommittedOffset | null }>
-    >();
-    let skipped = 0;
-    await owned.log.load((record) => {
-      try {
-        const key = decodeRecordKey(record.key);
-        if (key.kind === 'group') {
-          metadata.set(key.group, record.value === null ? null : decodeGroupMetadataValue(record.value));
-        } else if (key.kind === 'offset') {
-          let byPartition = offsets.get(key.group);
-          if (!byPartition) offsets.set(key.group, (byPartition = new Map()));
-          const value = record.value === null ? null : decodeOffsetCommitValue(record.value);
-          byPartition.set(`${key.topic}\0${key.partition}`, {
-            topic: key.topic,
-            partition: key.partition,
-            value,
-          });
-        }
-      } catch (err) {
-        // One unreadable record must not cost every other group of the partition.
-        skipped++;
-        this.#log.warn({ err, partition: owned.partition }, 'Skipped an unreadable offsets topic record');
-      }
-    });
+    const log = this.#log.child({ partition: owned.partition });
+    const { groups, skipped } = await loadGroups(owned.log, this.#env, log);
     if (this.#owned.get(owned.partition) !== owned || this.#closed) return;
-    const loaded: ClassicGroup[] = [];
-    for (const groupId of new Set([...metadata.keys(), ...offsets.keys()])) {
-      const value = metadata.get(groupId) ?? null;
-      const committed = [...(offsets.get(groupId)?.values() ?? [])].filter((o) => o.value !== null);
-      if (value === null && committed.length === 0) continue;
-      const group = value
-        ? ClassicGroup.fromRecord(groupId, value, this.#env)
-        : new ClassicGroup(groupId, this.#env);
-      for (const o of committed) group.offsets.set(o.topic, o.partition, o.value!);
-      this.#groups.set(groupId, group);
-      owned.groups.add(groupId);
-      loaded.push(group);
+    for (const g of groups) {
+      this.#groups.set(g.groupId, g);
+      owned.groups.add(g.groupId);
     }
     owned.status = 'active';
-    for (const g of loaded) g.onLoaded();
+    for (const g of groups) g.onLoaded();
     const seconds = (performance.now() - started) / 1000;
     this.#d.metrics?.loadSeconds.observe(seconds);
-    this.#log.info(
-      { partition: owned.partition, groups: loaded.length, skipped, seconds },
-      'Loaded offsets partition',
-    );
+    log.info({ groups: groups.length, skipped, seconds }, 'Loaded offsets partition');
   }
 
   #unload(owned: OwnedPartition): void {
