@@ -18,22 +18,37 @@ export interface Target {
   stop(): Promise<void>;
 }
 
+export interface TargetOptions {
+  /**
+   * Broker properties, by Kafka's names, on top of the target's own settings (for Kafka in its
+   * server.properties, for Tributary as `--set` flags); named in the target's description.
+   */
+  properties?: Record<string, string | number | boolean>;
+}
+
 export interface TargetFactory {
   name: string;
-  start(): Promise<Target>;
+  start(options?: TargetOptions): Promise<Target>;
+}
+
+/** ", plus a=1 b=2" for the description line, or nothing. */
+function settings(properties: TargetOptions['properties'] = {}): string {
+  const set = Object.entries(properties).map(([k, v]) => `${k}=${String(v)}`);
+  return set.length === 0 ? '' : `, plus ${set.join(' ')}`;
 }
 
 /** Apache Kafka, one KRaft node (broker and controller in one JVM) with the stock 1 GiB heap. */
 export const apacheKafka: TargetFactory = {
   name: 'kafka',
-  async start() {
-    const kafka = await startKafka({ heapMb: 1024 });
+  async start(options = {}) {
+    const kafka = await startKafka({ heapMb: 1024, properties: options.properties });
     return {
       name: 'kafka',
       bootstrap: kafka.bootstrap,
       pid: kafka.pid,
       description:
-        'Apache Kafka (hack/kafka/pom.xml), one KRaft broker+controller JVM, -Xmx1g, G1, stock settings',
+        'Apache Kafka (hack/kafka/pom.xml), one KRaft broker+controller JVM, -Xmx1g, G1, stock settings' +
+        settings(options.properties),
       stop: () => kafka.stop(),
     };
   },
@@ -48,7 +63,7 @@ const NODE = join(REPO, 'node_modules/.bin/node');
  */
 export const tributary: TargetFactory = {
   name: 'tributary',
-  async start() {
+  async start(options = {}) {
     const dataDir = mkdtempSync(join(tmpdir(), 'tributary-bench-broker-'));
     const [port, adminPort] = await freePorts(2);
     const logFile = join(dataDir, 'broker.log');
@@ -68,6 +83,7 @@ export const tributary: TargetFactory = {
         // JSON lines, whatever the default: readiness is read from them.
         '--log-format',
         'json',
+        ...Object.entries(options.properties ?? {}).flatMap(([k, v]) => ['--set', `${k}=${String(v)}`]),
       ],
       logFile,
       cwd: REPO,
@@ -91,7 +107,7 @@ export const tributary: TargetFactory = {
       name: 'tributary',
       bootstrap,
       pid: server.pid,
-      description: `Tributary (src/cli/main.ts broker), Node ${process.versions.node}, default settings`,
+      description: `Tributary (src/cli/main.ts broker), Node ${process.versions.node}, default settings${settings(options.properties)}`,
       stop,
     };
   },
