@@ -234,7 +234,7 @@ export class Connection {
     Promise.resolve()
       .then(() => handler.handle(ctx, request))
       .then((response) => {
-        this.#o.metrics.requestSeconds.observe({ api }, (performance.now() - started) / 1000);
+        this.#o.metrics.requestSeconds.observe({ api, version }, (performance.now() - started) / 1000);
         const bytes =
           response === NO_RESPONSE ? null : encodeResponse(apiKey, version, header.correlationId, response);
         this.#complete(slot, bytes);

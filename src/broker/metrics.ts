@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 /** The connection layer's metrics; labels are bounded (API names, versions, a few reasons). */
 export interface ServerMetrics {
   requests: Counter<'api' | 'version'>;
-  requestSeconds: Histogram<'api'>;
+  requestSeconds: Histogram<'api' | 'version'>;
   bytesIn: Counter;
   bytesOut: Counter;
   connections: Gauge;
@@ -21,8 +21,8 @@ export function serverMetrics(registry: Registry): ServerMetrics {
     }),
     requestSeconds: new Histogram({
       name: 'tributary_broker_request_duration_seconds',
-      help: 'Time from a request being decoded to its response being ready, by API.',
-      labelNames: ['api'],
+      help: 'Time from a request being decoded to its response being ready, by API and version.',
+      labelNames: ['api', 'version'],
       buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
       registers,
     }),

@@ -27,6 +27,9 @@ describe('Broker lifecycle', () => {
     }
     const metrics = await (await fetch(`${tb.adminUrl}/metrics`)).text();
     expect(metrics).toContain('tributary_broker_requests_total{api="ApiVersions",version="3"} 1');
+    expect(metrics).toContain(
+      'tributary_broker_request_duration_seconds_count{api="ApiVersions",version="3"} 1',
+    );
     expect(metrics).toContain('tributary_broker_partitions 0');
   });
 
