@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { BROKER_USAGE, DEV_USAGE, runBroker } from './broker.ts';
+import { OPERATOR_USAGE, runOperator } from './operator.ts';
 
 interface Command {
   summary: string;
@@ -27,8 +28,8 @@ const COMMANDS: Record<string, Command> = {
   },
   operator: {
     summary: 'run the Kubernetes operator and metadata controller',
-    usage: 'tributary operator [--kubeconfig FILE] [--namespace NS]',
-    pending: 'the operator is being built (issue #5: "The operator\'s foundation")',
+    usage: OPERATOR_USAGE,
+    run: (args) => runOperator(args),
   },
 };
 

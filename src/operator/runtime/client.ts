@@ -74,6 +74,7 @@ export class KubeClient {
   readonly #watch: Watch;
   readonly #server: string;
   readonly #requestTimeoutMs: number;
+  #dispatcher: ReturnType<RequestContext['getDispatcher']>;
 
   constructor(kubeConfig: KubeConfig, options: KubeClientOptions = {}) {
     const cluster = kubeConfig.getCurrentCluster();
@@ -102,6 +103,15 @@ export class KubeClient {
     const timeout = AbortSignal.timeout(req.timeoutMs ?? this.#requestTimeoutMs);
     ctx.setSignal(req.signal ? AbortSignal.any([req.signal, timeout]) : timeout);
     await this.kubeConfig.applySecurityAuthentication(ctx);
+    // client-node builds a new undici Agent (a connection pool with its own TLS context) on every
+    // call, so each request would open, handshake and leave behind a connection of its own: slow,
+    // and under load thousands of idle TLS sockets. The TLS settings do not change for a client
+    // (headers, such as a rotated token, are still applied per request): keep the first pool.
+    const dispatcher = ctx.getDispatcher();
+    if (dispatcher !== undefined) {
+      this.#dispatcher ??= dispatcher;
+      ctx.setDispatcher(this.#dispatcher);
+    }
 
     const res = await this.#http.send(ctx).toPromise();
     const text = await res.body.text();
