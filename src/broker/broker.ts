@@ -123,9 +123,7 @@ export class Broker {
     logs.startBackgroundTasks();
     this.#checks.logsRecovered = true;
 
-    // Groups load from the offsets topic in the background; until a partition is loaded its
-    // groups answer COORDINATOR_LOAD_IN_PROGRESS.
-    this.#groups = brokerGroupCoordinator({
+    const base = {
       config: c,
       clock: this.#clock,
       log,
@@ -133,19 +131,13 @@ export class Broker {
       metadata: () => controller.image(),
       admin: controller,
       replicas,
-    });
-    this.#groups.start();
-    this.#services = {
-      config: c,
-      clock: this.#clock,
-      log,
-      registry: this.registry,
-      metadata: () => controller.image(),
-      admin: controller,
-      replicas,
-      groups: this.#groups,
       shutdown: this.#shutdown.signal,
     };
+    // Groups load from the offsets topic in the background; until a partition is loaded its
+    // groups answer COORDINATOR_LOAD_IN_PROGRESS.
+    this.#groups = brokerGroupCoordinator(base);
+    this.#groups.start();
+    this.#services = { ...base, groups: this.#groups };
     registerLogGauges(this.registry, logs);
     const handlers = brokerHandlers(this.#services);
     this.#listener = new KafkaListener({

@@ -2,13 +2,8 @@
  * The group coordinator as a broker runs it: configured from the broker's properties, persisting
  * to the offsets topic through the replica manager, with its metrics in the broker's registry.
  */
-import type { Registry } from 'prom-client';
-import type { Clock } from '../../common/clock.ts';
-import type { Logger } from '../../common/logger.ts';
 import type { BrokerConfig } from '../config.ts';
-import type { MetadataImage } from '../metadata/image.ts';
-import type { TopicAdmin } from '../metadata/local-controller.ts';
-import type { ReplicaManager } from '../replica-manager.ts';
+import type { BrokerServices } from '../services.ts';
 import { type CoordinatorConfig, GroupCoordinator } from './coordinator.ts';
 import { groupMetrics } from './metrics.ts';
 import { partitionOffsetsLog } from './offsets-store.ts';
@@ -27,15 +22,8 @@ export function coordinatorConfig(c: BrokerConfig): CoordinatorConfig {
   };
 }
 
-export interface BrokerCoordinatorOptions {
-  config: BrokerConfig;
-  clock: Clock;
-  log: Logger;
-  registry: Registry;
-  metadata: () => MetadataImage;
-  admin: TopicAdmin;
-  replicas: ReplicaManager;
-}
+/** What the coordinator is built from: the broker's services, before the coordinator joins them. */
+export type BrokerCoordinatorOptions = Omit<BrokerServices, 'groups' | 'shutdown'>;
 
 export function brokerGroupCoordinator(o: BrokerCoordinatorOptions): GroupCoordinator {
   const highWatermark = (topic: string, partition: number): number | null => {
