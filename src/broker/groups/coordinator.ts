@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { type Clock, MAX_TIMER_DELAY_MS, type TimerHandle } from '../../common/clock.ts';
 import type { Logger } from '../../common/logger.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
-import type { MetadataImage, TopicState } from '../metadata/image.ts';
+import type { MetadataImage } from '../metadata/image.ts';
 import type { TopicAdmin } from '../metadata/local-controller.ts';
 import {
   ClassicGroup,
@@ -43,6 +43,7 @@ import {
   offsetWriteError,
 } from './offsets-store.ts';
 import { loadGroups } from './loader.ts';
+import { OffsetsTopic } from './offsets-topic.ts';
 import {
   encodeGroupMetadataKey,
   encodeGroupMetadataValue,
@@ -78,8 +79,6 @@ export interface CoordinatorDeps {
   newMemberIdSuffix?: () => string;
 }
 
-/** Kafka's segment size for the offsets topic (offsets.topic.segment.bytes): small, so it compacts. */
-const OFFSETS_TOPIC_SEGMENT_BYTES = '104857600';
 /** Kafka's GroupCoordinator.NewMemberJoinTimeoutMs. */
 const NEW_MEMBER_JOIN_TIMEOUT_MS = 5 * 60 * 1000;
 /** How long after a failed load of an offsets partition the next request tries again. */
@@ -160,7 +159,7 @@ export class GroupCoordinator {
   #imageVersion = -1;
   #closed = false;
   #retentionTimer: TimerHandle | null = null;
-  #creatingTopic: Promise<TopicState | null> | null = null;
+  readonly #offsetsTopic: OffsetsTopic;
 
   constructor(deps: CoordinatorDeps) {
     this.#d = deps;
@@ -178,6 +177,17 @@ export class GroupCoordinator {
       store: (group, assignments, done) => this.#storeGroup(group, group.toRecord(assignments), done),
       onRebalance: () => deps.metrics?.rebalances.inc(),
     };
+    this.#offsetsTopic = new OffsetsTopic({
+      partitions: deps.config.offsetsTopicPartitions,
+      replicationFactor: deps.config.offsetsTopicReplicationFactor,
+      metadata: deps.metadata,
+      admin: deps.admin,
+      log: this.#log,
+      onCreated: async () => {
+        this.#follow();
+        await this.loaded();
+      },
+    });
   }
 
   /** Starts loading the offsets partitions this broker leads, and the offsets expiry. */
@@ -347,7 +357,7 @@ export class GroupCoordinator {
     if (this.#closed)
       return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: null, ...NO_NODE };
     this.#follow();
-    const topic = await this.#offsetsTopic();
+    const topic = await this.#offsetsTopic.get();
     if (!topic) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: null, ...NO_NODE };
     const state = topic.partitions[offsetsPartitionFor(key, topic.partitions.length)];
     const leader = this.#d.metadata().brokers.find((b) => b.nodeId === state.leader);
@@ -359,58 +369,6 @@ export class GroupCoordinator {
       host: leader.host,
       port: leader.port,
     };
-  }
-
-  /** The offsets topic, created first if need be (once, however many ask at once). */
-  async #offsetsTopic(): Promise<TopicState | null> {
-    const existing = this.#d.metadata().topics.get(OFFSETS_TOPIC);
-    if (existing) return existing;
-    this.#creatingTopic ??= this.#createOffsetsTopic().finally(() => (this.#creatingTopic = null));
-    return this.#creatingTopic;
-  }
-
-  async #createOffsetsTopic(): Promise<TopicState | null> {
-    const c = this.#d.config;
-    const brokers = this.#d.metadata().brokers.length;
-    // A cluster smaller than the configured factor still gets groups (Kafka would refuse until it
-    // grows); the factor is capped, with a warning, rather than groups not working at all.
-    const rf = Math.min(c.offsetsTopicReplicationFactor, Math.max(brokers, 1));
-    if (rf < c.offsetsTopicReplicationFactor) {
-      this.#log.warn(
-        { configured: c.offsetsTopicReplicationFactor, brokers, replicationFactor: rf },
-        'Creating the offsets topic with fewer replicas than offsets.topic.replication.factor',
-      );
-    }
-    const result = await this.#d.admin.createTopic(
-      {
-        name: OFFSETS_TOPIC,
-        numPartitions: c.offsetsTopicPartitions,
-        replicationFactor: rf,
-        assignments: [],
-        configs: {
-          'cleanup.policy': 'compact',
-          'segment.bytes': OFFSETS_TOPIC_SEGMENT_BYTES,
-          'compression.type': 'producer',
-        },
-        internal: true,
-      },
-      false,
-    );
-    if (result.ok) {
-      this.#log.info(
-        { partitions: c.offsetsTopicPartitions, replicationFactor: rf },
-        'Created the offsets topic',
-      );
-    } else if (result.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS) {
-      this.#log.error(
-        { errorCode: result.errorCode, message: result.errorMessage },
-        'Failed to create the offsets topic',
-      );
-      return null;
-    }
-    this.#follow();
-    await this.loaded();
-    return this.#d.metadata().topics.get(OFFSETS_TOPIC) ?? null;
   }
 
   // --- membership ------------------------------------------------------------------------------

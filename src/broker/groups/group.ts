@@ -38,18 +38,30 @@ import {
   type SyncCallback,
   type SyncResult,
 } from './membership.ts';
+import {
+  CONSUMER_PROTOCOL_TYPE,
+  type GroupDescription,
+  type GroupState,
+  type HeartbeatRequest,
+  type JoinRequest,
+  type LeaveResult,
+  type MemberIdentity,
+  type SyncRequest,
+} from './group-api.ts';
 import { OffsetTable } from './offsets.ts';
 import type { GroupMetadataValue } from './records.ts';
 
-export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
-
-export const GROUP_STATES: readonly GroupState[] = [
-  'Empty',
-  'PreparingRebalance',
-  'CompletingRebalance',
-  'Stable',
-  'Dead',
-];
+export type {
+  GroupDescription,
+  GroupState,
+  HeartbeatRequest,
+  JoinRequest,
+  LeaveResult,
+  MemberDescription,
+  MemberIdentity,
+  SyncRequest,
+} from './group-api.ts';
+export { CONSUMER_PROTOCOL_TYPE, GROUP_STATES } from './group-api.ts';
 
 /** The states each state may be entered from (Kafka's validPreviousStates). */
 const PREVIOUS_STATES: Record<GroupState, readonly GroupState[]> = {
@@ -59,8 +71,6 @@ const PREVIOUS_STATES: Record<GroupState, readonly GroupState[]> = {
   Stable: ['CompletingRebalance'],
   Dead: ['Empty', 'PreparingRebalance', 'CompletingRebalance', 'Stable', 'Dead'],
 };
-
-export const CONSUMER_PROTOCOL_TYPE = 'consumer';
 
 export interface GroupConfig {
   initialRebalanceDelayMs: number;
@@ -86,64 +96,6 @@ export interface GroupEnv {
   ) => void;
   /** Told each time a generation completes its join phase (a rebalance). */
   onRebalance?: (group: ClassicGroup) => void;
-}
-
-export interface JoinRequest {
-  memberId: string;
-  groupInstanceId: string | null;
-  clientId: string;
-  clientHost: string;
-  rebalanceTimeoutMs: number;
-  sessionTimeoutMs: number;
-  protocolType: string;
-  protocols: Protocol[];
-  /** JoinGroup v4+ (KIP-394). */
-  requireKnownMemberId: boolean;
-  /** JoinGroup v9+ (KIP-814). */
-  supportSkippingAssignment: boolean;
-  reason: string | null;
-}
-
-export interface SyncRequest {
-  generationId: number;
-  memberId: string;
-  groupInstanceId: string | null;
-  /** SyncGroup v5+; null when the client did not say. */
-  protocolType: string | null;
-  protocolName: string | null;
-  assignments: ReadonlyMap<string, Buffer>;
-}
-
-export interface HeartbeatRequest {
-  generationId: number;
-  memberId: string;
-  groupInstanceId: string | null;
-}
-
-export interface MemberIdentity {
-  memberId: string;
-  groupInstanceId: string | null;
-}
-
-export interface LeaveResult {
-  errorCode: number;
-  members: Array<MemberIdentity & { errorCode: number }>;
-}
-
-export interface MemberDescription {
-  memberId: string;
-  groupInstanceId: string | null;
-  clientId: string;
-  clientHost: string;
-  metadata: Buffer;
-  assignment: Buffer;
-}
-
-export interface GroupDescription {
-  state: GroupState;
-  protocolType: string;
-  protocolData: string;
-  members: MemberDescription[];
 }
 
 function timerDelay(ms: number): number {
