@@ -38,6 +38,8 @@ export class ReplicaManager {
   #image: MetadataImage | null = null;
   readonly #configs = new Map<string, EffectiveTopicConfig>();
   readonly #listeners = new Set<AppendListener>();
+  /** Topic id recorded in each log's directory, read once per log rather than on every image. */
+  readonly #topicIds = new Map<string, string | null>();
 
   constructor(o: ReplicaManagerOptions) {
     this.#o = o;
@@ -78,6 +80,8 @@ export class ReplicaManager {
           'Removing log of a deleted or moved partition',
         );
         await logs.delete(log.topic, log.partition);
+        this.#topicIds.delete(log.dir);
+        this.#topicIds.delete(log.dir);
       }
     }
     for (const topic of image.topics.values()) {
@@ -132,10 +136,15 @@ export class ReplicaManager {
   }
 
   async #topicIdOf(log: PartitionLog): Promise<string | null> {
+    if (this.#topicIds.has(log.dir)) return this.#topicIds.get(log.dir)!;
     const path = `${log.dir}/${PARTITION_METADATA_FILE}`;
-    if (!(await this.#o.fs.stat(path))) return null;
-    const m = /topic_id:\s*(\S+)/.exec((await this.#o.fs.readFile(path)).toString('utf8'));
-    return m ? m[1] : null;
+    let id: string | null = null;
+    if (await this.#o.fs.stat(path)) {
+      const m = /topic_id:\s*(\S+)/.exec((await this.#o.fs.readFile(path)).toString('utf8'));
+      id = m ? m[1] : null;
+    }
+    this.#topicIds.set(log.dir, id);
+    return id;
   }
 
   async #recordTopicId(log: PartitionLog, topicId: string): Promise<void> {
@@ -144,5 +153,6 @@ export class ReplicaManager {
       `${log.dir}/${PARTITION_METADATA_FILE}`,
       `version: 0\ntopic_id: ${topicId}\n`,
     );
+    this.#topicIds.set(log.dir, topicId);
   }
 }
