@@ -9,7 +9,7 @@
  * the metadata controller, which reads them (issue #5 asks the caches to hold them).
  */
 
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from './runtime/kubeconfig.ts';
 import type { StatefulSet } from 'kubernetes-types/apps/v1.js';
 import type { ConfigMap, PersistentVolumeClaim, Secret, Service } from 'kubernetes-types/core/v1.js';
 import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';

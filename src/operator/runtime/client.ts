@@ -1,45 +1,24 @@
 /**
- * The connection to the API server: where the KubeConfig comes from, and JSON requests and watches
- * made with it.
+ * The connection to the API server: JSON requests and watches, authenticated as the
+ * {@link KubeConfig} says, over Node's own HTTP client.
  *
- * Requests go through client-node's own HTTP layer (its `RequestContext`, authenticated by the
- * KubeConfig, which also rotates in-cluster tokens and runs exec plugins) but send and return plain
- * JSON, as `kubernetes-types` describes it. The generated typed APIs turn timestamps into `Date`
- * objects and drop fields they do not know, which breaks server-side apply of our own objects and
- * of custom resources; one generic path serves every kind alike.
+ * Requests send and return plain JSON, as `kubernetes-types` describes it; one generic path serves
+ * every kind alike, built-in or custom. Connections are kept alive in one pool per client (a new
+ * client certificate from an exec plugin starts a new pool). A 401 with credentials that can be
+ * refreshed (a token file, an exec plugin) refreshes them and retries once. Why this is not
+ * @kubernetes/client-node: docs/adr/0014.
  */
 
-import {
-  IsomorphicFetchHttpLibrary,
-  KubeConfig,
-  RequestContext,
-  Watch,
-  type HttpMethod,
-} from '@kubernetes/client-node';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Status } from 'kubernetes-types/meta/v1.js';
 import { KubeApiError } from './api-errors.ts';
+import { Credentials, type ClientCert, type CredentialsOptions } from './credentials.ts';
+import type { KubeConfig } from './kubeconfig.ts';
 
-export interface KubeConfigSource {
-  /** A kubeconfig file; its current context unless `context` names another. */
-  readonly kubeconfigPath?: string;
-  readonly context?: string;
-  /** The pod's service account (KUBERNETES_SERVICE_HOST, the mounted token and CA). */
-  readonly inCluster?: boolean;
-}
+export { loadKubeConfig, type KubeConfig, type KubeConfigSource } from './kubeconfig.ts';
 
-/**
- * Loads a KubeConfig from a file or from the pod's service account; with neither given, the way
- * kubectl does ($KUBECONFIG, ~/.kube/config, then in-cluster).
- */
-export function loadKubeConfig(source: KubeConfigSource = {}): KubeConfig {
-  const kc = new KubeConfig();
-  if (source.kubeconfigPath !== undefined) kc.loadFromFile(source.kubeconfigPath);
-  else if (source.inCluster) kc.loadFromCluster();
-  else kc.loadFromDefault();
-  if (source.context !== undefined) kc.setCurrentContext(source.context);
-  if (!kc.getCurrentCluster()) throw new TypeError('the kubeconfig names no current cluster');
-  return kc;
-}
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export type Query = Readonly<Record<string, string | number | boolean | undefined>>;
 
@@ -63,62 +42,53 @@ export interface RawWatchEvent {
   readonly object: unknown;
 }
 
-export interface KubeClientOptions {
+export interface KubeClientOptions extends CredentialsOptions {
   /** Default per-request timeout (30 s): a request to an API server that stopped answering must end. */
   readonly requestTimeoutMs?: number;
+  /**
+   * A watch that receives nothing for this long (30 s) is closed with an error: how a watch whose
+   * connection died without a FIN is noticed. Keep the server-side watch timeout under it.
+   */
+  readonly watchIdleTimeoutMs?: number;
 }
 
 export class KubeClient {
-  readonly kubeConfig: KubeConfig;
-  readonly #http = new IsomorphicFetchHttpLibrary();
-  readonly #watch: Watch;
-  readonly #server: string;
+  readonly config: KubeConfig;
+  readonly #credentials: Credentials;
+  readonly #server: URL;
   readonly #requestTimeoutMs: number;
-  #dispatcher: ReturnType<RequestContext['getDispatcher']>;
+  readonly #watchIdleTimeoutMs: number;
+  #pool: { agent: HttpAgent; cert: ClientCert | undefined } | undefined;
 
-  constructor(kubeConfig: KubeConfig, options: KubeClientOptions = {}) {
-    const cluster = kubeConfig.getCurrentCluster();
-    if (!cluster) throw new TypeError('the kubeconfig names no current cluster');
-    this.kubeConfig = kubeConfig;
-    this.#server = cluster.server.replace(/\/+$/, '');
-    this.#watch = new Watch(kubeConfig);
+  constructor(config: KubeConfig, options: KubeClientOptions = {}) {
+    this.config = config;
+    this.#credentials = new Credentials(config, options);
+    this.#server = new URL(config.server);
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.#watchIdleTimeoutMs = options.watchIdleTimeoutMs ?? 30_000;
   }
 
   /**
    * Sends one request; resolves with the parsed JSON body (undefined when empty), or rejects with a
    * {@link KubeApiError} for any status outside 2xx. Transport failures (refused, reset, timed out)
-   * reject with the HTTP layer's own error.
+   * reject with Node's own error.
    */
   async request<T>(req: KubeRequest): Promise<T> {
-    const url = new URL(this.#server + req.path);
-    for (const [k, v] of Object.entries(req.query ?? {}))
-      if (v !== undefined) url.searchParams.set(k, String(v));
-    const ctx = new RequestContext(url.toString(), req.method);
-    ctx.setHeaderParam('Accept', 'application/json');
-    if (req.body !== undefined) {
-      ctx.setHeaderParam('Content-Type', req.contentType ?? 'application/json');
-      ctx.setBody(JSON.stringify(req.body));
-    }
     const timeout = AbortSignal.timeout(req.timeoutMs ?? this.#requestTimeoutMs);
-    ctx.setSignal(req.signal ? AbortSignal.any([req.signal, timeout]) : timeout);
-    await this.kubeConfig.applySecurityAuthentication(ctx);
-    // client-node builds a new undici Agent (a connection pool with its own TLS context) on every
-    // call, so each request would open, handshake and leave behind a connection of its own: slow,
-    // and under load thousands of idle TLS sockets. The TLS settings do not change for a client
-    // (headers, such as a rotated token, are still applied per request): keep the first pool.
-    const dispatcher = ctx.getDispatcher();
-    if (dispatcher !== undefined) {
-      this.#dispatcher ??= dispatcher;
-      ctx.setDispatcher(this.#dispatcher);
+    const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
+    const body = req.body === undefined ? undefined : JSON.stringify(req.body);
+    let res = await this.#send(req.method, req.path, req.query, body, req.contentType, signal);
+    if (res.statusCode === 401 && this.#credentials.refreshable) {
+      res.resume();
+      this.#credentials.invalidate();
+      res = await this.#send(req.method, req.path, req.query, body, req.contentType, signal);
     }
-
-    const res = await this.#http.send(ctx).toPromise();
-    const text = await res.body.text();
+    const text = await readBody(res);
+    const status = res.statusCode ?? 0;
     const json = parseJson(text);
-    if (res.httpStatusCode < 200 || res.httpStatusCode > 299) {
+    if (status < 200 || status > 299) {
       throw new KubeApiError({
-        status: res.httpStatusCode,
+        status,
         method: req.method,
         path: req.path,
         body: isStatus(json) ? json : undefined,
@@ -130,9 +100,9 @@ export class KubeClient {
 
   /**
    * Opens a watch. `onEvent` gets each event; `onClose` is called once when the stream ends: with
-   * nothing if the server closed it cleanly, else with the error (a refused connection, an HTTP
-   * error with `statusCode`, or client-node's 30 s inactivity timeout — which is how a watch whose
-   * connection died without a FIN is noticed). Call `stop()` to close it; `onClose` is not called then.
+   * nothing if the server closed it cleanly, else with the error (a refused connection, a
+   * {@link KubeApiError} for a refusal such as 410, or the idle timeout). Call `stop()` to close it;
+   * `onClose` is not called then.
    */
   async watch(
     path: string,
@@ -140,26 +110,154 @@ export class KubeClient {
     onEvent: (event: RawWatchEvent) => void,
     onClose: (err?: unknown) => void,
   ): Promise<{ stop(): void }> {
-    let stopped = false;
-    const controller = await this.#watch.watch(
-      path,
-      { ...query },
-      (type: string, object: unknown) => {
-        if (!stopped) onEvent({ type, object });
-      },
-      (err: unknown) => {
-        if (stopped) return;
-        stopped = true;
-        onClose(err ?? undefined);
-      },
-    );
-    return {
-      stop: () => {
-        stopped = true;
-        controller.abort();
+    const abort = new AbortController();
+    let closed = false;
+    let idle: NodeJS.Timeout | undefined;
+    const close = (err?: unknown): void => {
+      if (closed) return;
+      closed = true;
+      clearTimeout(idle);
+      abort.abort();
+      onClose(err);
+    };
+    const stop = {
+      stop: (): void => {
+        closed = true;
+        clearTimeout(idle);
+        abort.abort();
       },
     };
+
+    // The idle timeout covers the wait for the response too: a dead connection may never answer.
+    const noAnswer = setTimeout(
+      () => abort.abort(new Error(`watch ${path} got no answer in ${this.#watchIdleTimeoutMs} ms`)),
+      this.#watchIdleTimeoutMs,
+    );
+    let res: IncomingMessage;
+    try {
+      res = await this.#send('GET', path, { ...query, watch: true }, undefined, undefined, abort.signal);
+    } catch (err) {
+      throw abort.signal.aborted ? abort.signal.reason : err;
+    } finally {
+      clearTimeout(noAnswer);
+    }
+    if (res.statusCode === 401) this.#credentials.invalidate();
+    if (res.statusCode !== 200) {
+      const text = await readBody(res).catch(() => '');
+      const json = parseJson(text);
+      const err = new KubeApiError({
+        status: res.statusCode ?? 0,
+        method: 'GET',
+        path,
+        body: isStatus(json) ? json : undefined,
+        text,
+      });
+      // After the caller has the stopper, as a watch that fails later would be reported.
+      setImmediate(() => close(err));
+      return stop;
+    }
+
+    const armIdle = (): void => {
+      clearTimeout(idle);
+      idle = setTimeout(
+        () => close(new Error(`watch ${path} received nothing for ${this.#watchIdleTimeoutMs} ms`)),
+        this.#watchIdleTimeoutMs,
+      );
+    };
+    armIdle();
+    let pending = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      if (closed) return;
+      armIdle();
+      pending += chunk;
+      let newline: number;
+      while (!closed && (newline = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, newline).trim();
+        pending = pending.slice(newline + 1);
+        if (line === '') continue;
+        let event: RawWatchEvent;
+        try {
+          event = JSON.parse(line) as RawWatchEvent;
+        } catch {
+          close(new Error(`watch ${path} sent a line that is not JSON: ${line.slice(0, 200)}`));
+          return;
+        }
+        onEvent(event);
+      }
+    });
+    res.on('end', () => close(pending.trim() === '' ? undefined : new Error(`watch ${path} ended mid-line`)));
+    res.on('error', (err) => close(err));
+    res.on('close', () => {
+      if (!res.complete) close(new Error(`watch ${path} connection closed before the response ended`));
+    });
+    return stop;
   }
+
+  /** Closes the kept-alive connections. Requests after this open new ones. */
+  close(): void {
+    this.#pool?.agent.destroy();
+    this.#pool = undefined;
+  }
+
+  async #send(
+    method: HttpMethod,
+    path: string,
+    query: Query | undefined,
+    body: string | undefined,
+    contentType: string | undefined,
+    signal: AbortSignal,
+  ): Promise<IncomingMessage> {
+    const url = new URL(path, this.#server);
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const headers: OutgoingHttpHeaders = { accept: 'application/json', ...(await this.#credentials.headers()) };
+    if (body !== undefined) {
+      headers['content-type'] = contentType ?? 'application/json';
+      headers['content-length'] = Buffer.byteLength(body);
+    }
+    const agent = await this.#agent();
+    const https = url.protocol === 'https:';
+    return new Promise((resolvePromise, reject) => {
+      const req = (https ? httpsRequest : httpRequest)(url, { method, headers, agent, signal }, resolvePromise);
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  /** The connection pool for the current client certificate. */
+  async #agent(): Promise<HttpAgent> {
+    const cert = await this.#credentials.clientCert();
+    if (this.#pool !== undefined && this.#pool.cert === cert) return this.#pool.agent;
+    const old = this.#pool?.agent;
+    const options = { keepAlive: true, scheduling: 'lifo' as const };
+    const agent =
+      this.#server.protocol === 'https:'
+        ? new HttpsAgent({
+            ...options,
+            ca: this.config.ca,
+            cert: cert?.cert,
+            key: cert?.key,
+            rejectUnauthorized: !this.config.insecureSkipTlsVerify,
+            servername: this.config.tlsServerName,
+          })
+        : new HttpAgent(options);
+    this.#pool = { agent, cert };
+    // Requests and watches on the old pool end by themselves (timeouts); then let its sockets go.
+    if (old !== undefined) setTimeout(() => old.destroy(), 2 * 60_000).unref();
+    return agent;
+  }
+}
+
+function readBody(res: IncomingMessage): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => resolvePromise(Buffer.concat(chunks).toString('utf8')));
+    res.on('error', reject);
+    res.on('close', () => {
+      if (!res.complete) reject(new Error('connection closed before the response ended'));
+    });
+  });
 }
 
 function parseJson(text: string): unknown {

@@ -1,10 +1,6 @@
-import { loadYaml } from '@kubernetes/client-node';
+import { load } from 'js-yaml';
 
-/**
- * YAML as plain data. client-node's loadYaml turns a document with a built-in apiVersion and kind
- * (a CRD's) into its typed model, renaming and dropping fields; nested one level down it does not.
- */
+/** YAML as plain data (one document). */
 export function parseYaml(text: string): unknown {
-  const nested = 'document:\n' + text.replace(/^(?=.)/gm, '  ');
-  return loadYaml<{ document: unknown }>(nested).document;
+  return load(text);
 }
