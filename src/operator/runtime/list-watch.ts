@@ -13,9 +13,9 @@ export interface ListWatchOptions {
   /** Objects per list page (500). */
   readonly pageSize?: number;
   /**
-   * How long the server keeps a watch open before closing it cleanly (20 s). Kept under
-   * client-node's fixed 30 s inactivity timeout, so a healthy but quiet watch is renewed by the
-   * server, and only a watch whose connection died (nothing at all for 30 s) ends in an error.
+   * How long the server keeps a watch open before closing it cleanly (20 s). Kept under the
+   * client's 30 s watch idle timeout, so a healthy but quiet watch is renewed by the server, and
+   * only a watch whose connection died (nothing at all for 30 s) ends in an error.
    */
   readonly watchTimeoutSeconds?: number;
 }
