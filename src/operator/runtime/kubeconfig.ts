@@ -203,7 +203,8 @@ function mergeFile(merged: Merged, file: string, doc: Record<string, unknown>): 
         throw new KubeConfigError(`kubeconfig ${file}: ${field}[${i}] needs a "name"`);
       }
       const body = item[inner] ?? {};
-      if (!isRecord(body)) throw new KubeConfigError(`kubeconfig ${file}: ${field}[${i}].${inner} must be a mapping`);
+      if (!isRecord(body))
+        throw new KubeConfigError(`kubeconfig ${file}: ${field}[${i}].${inner} must be a mapping`);
       if (!into.has(item.name)) into.set(item.name, { name: item.name, body, file });
     });
   };
@@ -314,7 +315,11 @@ function userSettings(entry: Entry): UserSettings {
   }
   const impersonate =
     as || groups !== undefined
-      ? { user: as ?? '', groups: (groups as string[] | undefined) ?? [], uid: optionalString(entry, 'as-uid') }
+      ? {
+          user: as ?? '',
+          groups: (groups as string[] | undefined) ?? [],
+          uid: optionalString(entry, 'as-uid'),
+        }
       : undefined;
   return { clientCert: cert && key ? { cert, key } : undefined, auth, impersonate };
 }
@@ -325,7 +330,8 @@ function execSettings(entry: Entry, where: string): ExecConfig {
   const exec = entry.body.exec;
   if (!isRecord(exec)) throw new KubeConfigError(`${where}: exec must be a mapping`);
   const command = exec.command;
-  if (typeof command !== 'string' || command === '') throw new KubeConfigError(`${where}: exec needs a "command"`);
+  if (typeof command !== 'string' || command === '')
+    throw new KubeConfigError(`${where}: exec needs a "command"`);
   const apiVersion = exec.apiVersion;
   if (typeof apiVersion !== 'string' || !EXEC_VERSIONS.includes(apiVersion)) {
     throw new KubeConfigError(
@@ -338,7 +344,8 @@ function execSettings(entry: Entry, where: string): ExecConfig {
   }
   const env: Record<string, string> = {};
   const envList = exec.env ?? [];
-  if (!Array.isArray(envList)) throw new KubeConfigError(`${where}: exec env must be a list of {name, value}`);
+  if (!Array.isArray(envList))
+    throw new KubeConfigError(`${where}: exec env must be a list of {name, value}`);
   for (const [i, e] of envList.entries()) {
     if (!isRecord(e) || typeof e.name !== 'string' || typeof e.value !== 'string') {
       throw new KubeConfigError(`${where}: exec env[${i}] needs a string "name" and "value"`);
@@ -357,11 +364,17 @@ function execSettings(entry: Entry, where: string): ExecConfig {
 
 // --- small helpers ----------------------------------------------------------------------------
 
-/** `<field>-data` (base64) or `<field>` (a file path); the data wins, as in kubectl. */
+/** `<field>-data` (base64) or `<field>` (a file path), not both. */
 function fileOrData(entry: Entry, field: string): Buffer | undefined {
   const data = optionalString(entry, `${field}-data`);
-  if (data) return Buffer.from(data, 'base64');
   const path = optionalString(entry, field);
+  if (data && path) {
+    // kubectl refuses this too, rather than guess which one was meant.
+    throw new KubeConfigError(
+      `kubeconfig ${entry.file}: "${entry.name}" gives both ${field} and ${field}-data; keep one`,
+    );
+  }
+  if (data) return Buffer.from(data, 'base64');
   if (!path) return undefined;
   const full = resolvePath(entry, path);
   try {
