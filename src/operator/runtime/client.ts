@@ -9,7 +9,12 @@
  * @kubernetes/client-node: docs/adr/0014.
  */
 
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Status } from 'kubernetes-types/meta/v1.js';
 import { KubeApiError } from './api-errors.ts';
@@ -100,9 +105,10 @@ export class KubeClient {
 
   /**
    * Opens a watch. `onEvent` gets each event; `onClose` is called once when the stream ends: with
-   * nothing if the server closed it cleanly, else with the error (a refused connection, a
-   * {@link KubeApiError} for a refusal such as 410, or the idle timeout). Call `stop()` to close it;
-   * `onClose` is not called then.
+   * nothing if the server closed it cleanly, else with the error (a {@link KubeApiError} for a
+   * refusal such as 410, a torn connection, or the idle timeout). A connection that cannot be made,
+   * or a server that sends no answer within the idle timeout, rejects the returned promise instead.
+   * Call `stop()` to close it; `onClose` is not called then.
    */
   async watch(
     path: string,
@@ -210,7 +216,10 @@ export class KubeClient {
   ): Promise<IncomingMessage> {
     const url = new URL(path, this.#server);
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const headers: OutgoingHttpHeaders = { accept: 'application/json', ...(await this.#credentials.headers()) };
+    const headers: OutgoingHttpHeaders = {
+      accept: 'application/json',
+      ...(await this.#credentials.headers()),
+    };
     if (body !== undefined) {
       headers['content-type'] = contentType ?? 'application/json';
       headers['content-length'] = Buffer.byteLength(body);
@@ -218,7 +227,11 @@ export class KubeClient {
     const agent = await this.#agent();
     const https = url.protocol === 'https:';
     return new Promise((resolvePromise, reject) => {
-      const req = (https ? httpsRequest : httpRequest)(url, { method, headers, agent, signal }, resolvePromise);
+      const req = (https ? httpsRequest : httpRequest)(
+        url,
+        { method, headers, agent, signal },
+        resolvePromise,
+      );
       req.on('error', reject);
       req.end(body);
     });

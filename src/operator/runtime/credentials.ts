@@ -127,10 +127,7 @@ export class Credentials {
     }
     this.#execRun ??= (async () => {
       try {
-        const credential = parseExecCredential(
-          await this.#runExec(exec, execInfo(exec, this.#config)),
-          exec,
-        );
+        const credential = parseExecCredential(await this.#runExec(exec, execInfo(exec, this.#config)), exec);
         this.#exec = { credential };
         return credential;
       } finally {
@@ -193,7 +190,9 @@ export function parseExecCredential(stdout: string, exec: ExecConfig): ExecCrede
   if (status.expirationTimestamp !== undefined) {
     expiresAt = Date.parse(String(status.expirationTimestamp));
     if (Number.isNaN(expiresAt)) {
-      throw new KubeConfigError(`${what} gave an expirationTimestamp that is not a time: ${String(status.expirationTimestamp)}`);
+      throw new KubeConfigError(
+        `${what} gave an expirationTimestamp that is not a time: ${String(status.expirationTimestamp)}`,
+      );
     }
   }
   return {
