@@ -67,6 +67,8 @@ export interface ControlPlane {
   token: string;
   /** PEM of the CA that signed the API server's certificate. */
   caCert: string;
+  /** The CA's private key (PEM file): for tests that sign client certificates the API server trusts. */
+  caKeyPath: string;
   /** The temp dir: certificates, etcd data, and one log per process (`<name>.log`). */
   dir: string;
   binDir: string;
@@ -210,6 +212,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
       server,
       token,
       caCert: pki.caCert,
+      caKeyPath: pki.caKeyPath,
       dir,
       binDir,
       pids: () => cp.pids(),
@@ -363,6 +366,7 @@ class Processes {
 interface Pki {
   caCert: string;
   caCertPath: string;
+  caKeyPath: string;
   serverCertPath: string;
   serverKeyPath: string;
   saPublicKeyPath: string;
@@ -440,6 +444,7 @@ function makePki(dir: string): Pki {
   return {
     caCert: readFileSync(at('ca.crt'), 'utf8'),
     caCertPath: at('ca.crt'),
+    caKeyPath: at('ca.key'),
     serverCertPath: at('apiserver.crt'),
     serverKeyPath: at('apiserver.key'),
     saPublicKeyPath: at('sa.pub'),

@@ -134,22 +134,35 @@ export class KubeClient {
       },
     };
 
-    // The idle timeout covers the wait for the response too: a dead connection may never answer.
-    const noAnswer = setTimeout(
-      () => abort.abort(new Error(`watch ${path} got no answer in ${this.#watchIdleTimeoutMs} ms`)),
-      this.#watchIdleTimeoutMs,
-    );
+    // The idle timeout also covers the wait for the response and a refusal's body: a dead
+    // connection may never answer. It starts once the request is sent, so a slow exec plugin
+    // fetching credentials does not count against it.
+    let noAnswer: NodeJS.Timeout | undefined;
+    const sent = (): void => {
+      noAnswer = setTimeout(
+        () => abort.abort(new Error(`watch ${path} got no answer in ${this.#watchIdleTimeoutMs} ms`)),
+        this.#watchIdleTimeoutMs,
+      );
+    };
     let res: IncomingMessage;
     try {
-      res = await this.#send('GET', path, { ...query, watch: true }, undefined, undefined, abort.signal);
+      res = await this.#send(
+        'GET',
+        path,
+        { ...query, watch: true },
+        undefined,
+        undefined,
+        abort.signal,
+        sent,
+      );
     } catch (err) {
-      throw abort.signal.aborted ? abort.signal.reason : err;
-    } finally {
       clearTimeout(noAnswer);
+      throw abort.signal.aborted ? abort.signal.reason : err;
     }
     if (res.statusCode === 401) this.#credentials.invalidate();
     if (res.statusCode !== 200) {
       const text = await readBody(res).catch(() => '');
+      clearTimeout(noAnswer);
       const json = parseJson(text);
       const err = new KubeApiError({
         status: res.statusCode ?? 0,
@@ -162,6 +175,7 @@ export class KubeClient {
       setImmediate(() => close(err));
       return stop;
     }
+    clearTimeout(noAnswer);
 
     const armIdle = (): void => {
       clearTimeout(idle);
@@ -213,6 +227,8 @@ export class KubeClient {
     body: string | undefined,
     contentType: string | undefined,
     signal: AbortSignal,
+    /** Called when the request is on its way (credentials fetched, connection pool chosen). */
+    onSent?: () => void,
   ): Promise<IncomingMessage> {
     const url = new URL(path, this.#server);
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
@@ -234,6 +250,7 @@ export class KubeClient {
       );
       req.on('error', reject);
       req.end(body);
+      onSent?.();
     });
   }
 

@@ -85,6 +85,11 @@ export class Credentials {
       if (imp.user) headers['impersonate-user'] = imp.user;
       if (imp.groups.length > 0) headers['impersonate-group'] = [...imp.groups];
       if (imp.uid) headers['impersonate-uid'] = imp.uid;
+      for (const [key, values] of Object.entries(imp.extra)) {
+        // Header names are case-insensitive and limited in what they may hold: the key is
+        // percent-encoded, as the API server expects.
+        if (values.length > 0) headers[`impersonate-extra-${encodeURIComponent(key)}`] = [...values];
+      }
     }
     return headers;
   }

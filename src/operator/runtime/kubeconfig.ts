@@ -9,8 +9,8 @@
  *
  * Supported credentials: bearer tokens (inline or `tokenFile`, re-read as it rotates), client
  * certificates, basic auth, exec credential plugins (client.authentication.k8s.io v1 and v1beta1),
- * and impersonation. Legacy `auth-provider` plugins and `proxy-url` are refused with a message that
- * says what to use instead, never silently ignored (docs/adr/0014).
+ * and impersonation (user, groups, uid, extra). Legacy `auth-provider` plugins and `proxy-url` are
+ * refused with a message that says what to use instead, never silently ignored (docs/adr/0014).
  */
 
 import { existsSync, readFileSync } from 'node:fs';
@@ -43,6 +43,8 @@ export interface Impersonation {
   readonly user: string;
   readonly groups: readonly string[];
   readonly uid?: string;
+  /** `as-user-extra`: extra attributes of the impersonated user, by key. */
+  readonly extra: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface KubeConfig {
@@ -313,12 +315,24 @@ function userSettings(entry: Entry): UserSettings {
   if (groups !== undefined && !(Array.isArray(groups) && groups.every((g) => typeof g === 'string'))) {
     throw new KubeConfigError(`${where}: as-groups must be a list of strings`);
   }
+  const extra = entry.body['as-user-extra'];
+  if (
+    extra !== undefined &&
+    !(
+      isRecord(extra) &&
+      Object.values(extra).every((v) => Array.isArray(v) && v.every((x) => typeof x === 'string'))
+    )
+  ) {
+    throw new KubeConfigError(`${where}: as-user-extra must map keys to lists of strings`);
+  }
+  const uid = optionalString(entry, 'as-uid');
   const impersonate =
-    as || groups !== undefined
+    as || groups !== undefined || uid || extra !== undefined
       ? {
           user: as ?? '',
           groups: (groups as string[] | undefined) ?? [],
-          uid: optionalString(entry, 'as-uid'),
+          uid,
+          extra: (extra as Record<string, string[]> | undefined) ?? {},
         }
       : undefined;
   return { clientCert: cert && key ? { cert, key } : undefined, auth, impersonate };

@@ -46,11 +46,18 @@ describe('credentials > static', () => {
     });
   });
 
-  it('sends impersonation headers, one Impersonate-Group value per group', async () => {
+  it('sends impersonation headers, one value per group and extra, extra keys percent-encoded', async () => {
     const creds = new Credentials(
       configWith(
         { type: 'token', token: 'abc' },
-        { impersonate: { user: 'jane', groups: ['dev', 'ops'], uid: '42' } },
+        {
+          impersonate: {
+            user: 'jane',
+            groups: ['dev', 'ops'],
+            uid: '42',
+            extra: { scopes: ['view', 'edit'], 'acme.com/project': ['x'], empty: [] },
+          },
+        },
       ),
     );
     expect(await creds.headers()).toEqual({
@@ -58,6 +65,8 @@ describe('credentials > static', () => {
       'impersonate-user': 'jane',
       'impersonate-group': ['dev', 'ops'],
       'impersonate-uid': '42',
+      'impersonate-extra-scopes': ['view', 'edit'],
+      'impersonate-extra-acme.com%2Fproject': ['x'],
     });
   });
 

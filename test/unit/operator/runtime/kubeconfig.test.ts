@@ -341,20 +341,38 @@ describe('kubeconfig > TLS and client certificates', () => {
 describe('kubeconfig > users', () => {
   const cluster = { server: 'https://k' };
 
-  it('reads impersonation (as, as-groups, as-uid)', () => {
+  it('reads impersonation (as, as-groups, as-uid, as-user-extra)', () => {
     const config = fromFiles([
       write(
         'a',
-        kubeconfig(cluster, { token: 't', as: 'jane', 'as-groups': ['dev', 'ops'], 'as-uid': '42' }),
+        kubeconfig(cluster, {
+          token: 't',
+          as: 'jane',
+          'as-groups': ['dev', 'ops'],
+          'as-uid': '42',
+          'as-user-extra': { scopes: ['view'] },
+        }),
       ),
     ]);
-    expect(config.impersonate).toEqual({ user: 'jane', groups: ['dev', 'ops'], uid: '42' });
+    expect(config.impersonate).toEqual({
+      user: 'jane',
+      groups: ['dev', 'ops'],
+      uid: '42',
+      extra: { scopes: ['view'] },
+    });
     expect(config.auth).toEqual({ type: 'token', token: 't' });
   });
 
   it('refuses as-groups that are not a list of strings', () => {
     const path = write('a', kubeconfig(cluster, { as: 'jane', 'as-groups': 'dev' }));
     expect(errorOf(() => fromFiles([path])).message).toMatch(/user "u": as-groups must be a list of strings/);
+  });
+
+  it('refuses as-user-extra that does not map keys to lists of strings', () => {
+    const path = write('a', kubeconfig(cluster, { as: 'jane', 'as-user-extra': { scopes: 'view' } }));
+    expect(errorOf(() => fromFiles([path])).message).toMatch(
+      /user "u": as-user-extra must map keys to lists of strings/,
+    );
   });
 
   it('reads an exec plugin: command, args, env, cluster info and where its command is found', () => {
