@@ -4,11 +4,9 @@
  * does (CEL rules and their TypeScript twins agree), keep status behind its subresource, and show
  * their printer columns, short names and category in kubectl.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   ClusterResource,
   ConsumerGroupResource,
@@ -31,24 +29,15 @@ import {
   minimalTopic,
 } from '../unit/operator/api/cases.ts';
 import { parseYaml } from '../unit/operator/api/parse-yaml.ts';
-import { defaultBinDir, startControlPlane, type ControlPlane, type KubeResponse } from './harness.ts';
+import type { KubeResponse } from './harness.ts';
+import { REPO, installCrds, kubectl as kubectlOn } from './operator-helpers.ts';
+import { useControlPlane } from './use-control-plane.ts';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const NAMESPACE = 'default';
 
-let cp: ControlPlane | undefined;
-const plane = (): ControlPlane => {
-  if (!cp) throw new Error('the control plane did not start');
-  return cp;
-};
+const plane = useControlPlane({}, { setup: installCrds });
 
-function kubectl(args: string[], input?: string): string {
-  return execFileSync(join(defaultBinDir(), 'kubectl'), ['--kubeconfig', plane().kubeconfigPath, ...args], {
-    encoding: 'utf8',
-    input,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-}
+const kubectl = (args: string[], input?: string): string => kubectlOn(plane(), args, input);
 
 /** kubectl's stderr when it fails (and fails the test when it does not). */
 function kubectlFails(args: string[], input?: string): string {
@@ -59,16 +48,6 @@ function kubectlFails(args: string[], input?: string): string {
   }
   throw new Error(`kubectl ${args.join(' ')} succeeded`);
 }
-
-beforeAll(async () => {
-  cp = await startControlPlane();
-  kubectl(['apply', '--server-side', '-f', join(REPO, 'crds')]);
-  kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', ...RESOURCES.map(crdName)]);
-}, 120_000);
-
-afterAll(async () => {
-  await cp?.stop();
-}, 60_000);
 
 function crdName(r: ResourceDefinition): string {
   return `${r.plural}.${GROUP}`;

@@ -1,25 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultBinDir, pinnedVersions, startControlPlane, type ControlPlane } from './harness.ts';
+import { defaultBinDir, pinnedVersions, startControlPlane } from './harness.ts';
+import { useControlPlane } from './use-control-plane.ts';
 
 // No skipping: without the binaries beforeAll fails, saying to run hack/kube/build.sh.
-let cp: ControlPlane | undefined;
-const plane = (): ControlPlane => {
-  if (!cp) throw new Error('the control plane did not start');
-  return cp;
-};
-
-beforeAll(async () => {
-  cp = await startControlPlane({ controllerManager: true });
-}, 120_000);
-
-afterAll(async () => {
-  await cp?.stop();
-}, 60_000);
+const plane = useControlPlane({ controllerManager: true });
 
 /** GET through nothing but what the kubeconfig file says (server, CA, token). */
 function getWithKubeconfig(kubeconfigPath: string, path: string): Promise<{ status: number; body: string }> {

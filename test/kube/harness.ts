@@ -5,7 +5,7 @@
  * `startControlPlane()` generates a CA and serving certificate (openssl), an admin bearer token and a
  * service-account key pair in a fresh temp dir, starts etcd and kube-apiserver on free loopback ports,
  * waits for `/readyz`, and writes a kubeconfig (token auth, CA embedded) that kubectl and
- * @kubernetes/client-node both read. `stop()` terminates everything (SIGTERM, then SIGKILL) and
+ * the operator's own client both read. `stop()` terminates everything (SIGTERM, then SIGKILL) and
  * removes the temp dir. If the test process exits without calling it, an exit hook kills the
  * processes; if the test process is killed outright, a watchdog shell does (within a second).
  * There are no kubelets or schedulers: pods are stored, never run.
@@ -67,7 +67,8 @@ export interface ControlPlane {
   token: string;
   /** PEM of the CA that signed the API server's certificate. */
   caCert: string;
-  /** The CA's private key (PEM file): for tests that sign client certificates the API server trusts. */
+  /** The CA's certificate and private key (PEM files): see {@link signClientCertificate}. */
+  caCertPath: string;
   caKeyPath: string;
   /** The temp dir: certificates, etcd data, and one log per process (`<name>.log`). */
   dir: string;
@@ -212,6 +213,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
       server,
       token,
       caCert: pki.caCert,
+      caCertPath: pki.caCertPath,
       caKeyPath: pki.caKeyPath,
       dir,
       binDir,
@@ -373,6 +375,20 @@ interface Pki {
   saPrivateKeyPath: string;
 }
 
+/** A certificate and its key, as PEM and as the files they were written to. */
+export interface IssuedCertificate {
+  cert: string;
+  key: string;
+  certPath: string;
+  keyPath: string;
+}
+
+/** Who a client certificate names: the API server takes CN as the user name and each O as a group. */
+export interface CertificateSubject {
+  commonName: string;
+  organisations?: string[];
+}
+
 const OPENSSL_CONFIG = `[req]
 distinguished_name = dn
 prompt = no
@@ -388,52 +404,84 @@ extendedKeyUsage = serverAuth
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 subjectAltName = IP:127.0.0.1,DNS:localhost
+[client]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
 `;
 
-/** A one-day CA and an API server certificate for 127.0.0.1 (openssl), and a service-account key pair. */
+/**
+ * A client certificate for `subject`, valid for a day and signed by the control plane's CA (which
+ * the API server trusts for client certificates): `<name>.crt` and `<name>.key` in `dir`.
+ */
+export function signClientCertificate(
+  cp: Pick<ControlPlane, 'caCertPath' | 'caKeyPath'>,
+  dir: string,
+  subject: CertificateSubject,
+  name = 'client',
+): IssuedCertificate {
+  const o = (subject.organisations ?? []).map((org) => `/O=${org}`).join('');
+  return issue(dir, {
+    name,
+    subject: `${o}/CN=${subject.commonName}`,
+    extensions: 'client',
+    signer: { certPath: cp.caCertPath, keyPath: cp.caKeyPath },
+  });
+}
+
+/** A self-signed CA for `commonName`, valid for a day, that no control plane's certificates chain to. */
+export function selfSignedCa(dir: string, commonName: string, name = 'ca'): IssuedCertificate {
+  return issue(dir, { name, subject: `/CN=${commonName}`, extensions: 'ca' });
+}
+
+/**
+ * A one-day certificate with a fresh EC key (openssl): self-signed, or signed by `signer`. Writes
+ * `openssl.cnf`, `<name>.crt` and `<name>.key` in `dir`.
+ */
+function issue(
+  dir: string,
+  what: {
+    name: string;
+    subject: string;
+    extensions: 'ca' | 'server' | 'client';
+    signer?: { certPath: string; keyPath: string };
+  },
+): IssuedCertificate {
+  const config = join(dir, 'openssl.cnf');
+  writeFileSync(config, OPENSSL_CONFIG);
+  const certPath = join(dir, `${what.name}.crt`);
+  const keyPath = join(dir, `${what.name}.key`);
+  const signer = what.signer ? ['-CA', what.signer.certPath, '-CAkey', what.signer.keyPath] : [];
+  // `req -x509` with -CA (OpenSSL 3) issues in one step, with a random serial number.
+  const args = ['req', '-x509', '-config', config, '-extensions', what.extensions, '-days', '1'];
+  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  try {
+    execFileSync(
+      'openssl',
+      [...args, ...key, ...signer, '-subj', what.subject, '-keyout', keyPath, '-out', certPath],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+  } catch (err) {
+    const stderr = (err as { stderr?: Buffer }).stderr?.toString() ?? '';
+    throw new Error(`openssl req failed (is openssl installed?): ${(err as Error).message}\n${stderr}`);
+  }
+  return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8'), certPath, keyPath };
+}
+
+/** A CA and an API server certificate for 127.0.0.1, and a service-account key pair. */
 function makePki(dir: string): Pki {
   const pki = join(dir, 'pki');
   mkdirSync(pki, { mode: 0o700 });
   const at = (f: string): string => join(pki, f);
-  writeFileSync(at('openssl.cnf'), OPENSSL_CONFIG);
-  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  const openssl = (args: string[]): void => {
-    try {
-      execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    } catch (err) {
-      const stderr = (err as { stderr?: Buffer }).stderr?.toString() ?? '';
-      throw new Error(
-        `openssl ${args[0]} failed (is openssl installed?): ${(err as Error).message}\n${stderr}`,
-      );
-    }
-  };
-  const common = ['req', '-x509', '-config', at('openssl.cnf'), '-days', '1', ...key];
-  openssl([
-    ...common,
-    '-extensions',
-    'ca',
-    '-subj',
-    '/CN=tributary-test-ca',
-    '-keyout',
-    at('ca.key'),
-    '-out',
-    at('ca.crt'),
-  ]);
-  openssl([
-    ...common,
-    '-extensions',
-    'server',
-    '-CA',
-    at('ca.crt'),
-    '-CAkey',
-    at('ca.key'),
-    '-subj',
-    '/CN=kube-apiserver',
-    '-keyout',
-    at('apiserver.key'),
-    '-out',
-    at('apiserver.crt'),
-  ]);
+  const ca = selfSignedCa(pki, 'tributary-test-ca');
+  const server = issue(pki, {
+    name: 'apiserver',
+    subject: '/CN=kube-apiserver',
+    extensions: 'server',
+    signer: ca,
+  });
   const sa = generateKeyPairSync('ec', {
     namedCurve: 'prime256v1',
     publicKeyEncoding: { type: 'spki', format: 'pem' },
@@ -442,11 +490,11 @@ function makePki(dir: string): Pki {
   writeFileSync(at('sa.pub'), sa.publicKey);
   writeFileSync(at('sa.key'), sa.privateKey, { mode: 0o600 });
   return {
-    caCert: readFileSync(at('ca.crt'), 'utf8'),
-    caCertPath: at('ca.crt'),
-    caKeyPath: at('ca.key'),
-    serverCertPath: at('apiserver.crt'),
-    serverKeyPath: at('apiserver.key'),
+    caCert: ca.cert,
+    caCertPath: ca.certPath,
+    caKeyPath: ca.keyPath,
+    serverCertPath: server.certPath,
+    serverKeyPath: server.keyPath,
     saPublicKeyPath: at('sa.pub'),
     saPrivateKeyPath: at('sa.key'),
   };

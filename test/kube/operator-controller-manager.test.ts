@@ -4,53 +4,39 @@
  * labels its broker reads its node id and rack from, the status counts the pods, and deleting the
  * Cluster takes every child with it (the volumes too when `deleteClaim` says so).
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { StatefulSet } from 'kubernetes-types/apps/v1.js';
 import type { PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
 import type { Cluster } from '../../src/operator/api/index.ts';
-import { Operator } from '../../src/operator/operator.ts';
+import type { Operator } from '../../src/operator/operator.ts';
 import { claimName, podName } from '../../src/operator/reconcilers/cluster/names.ts';
-import { loadKubeConfig } from '../../src/operator/runtime/client.ts';
-import { DEFAULT_CONTROLLERS, startControlPlane, type ControlPlane } from './harness.ts';
+import { DEFAULT_CONTROLLERS } from './harness.ts';
 import {
   clusterObject,
   clustersPath,
   eventually,
-  installCrds,
-  installOperatorConfig,
+  installOperator,
   must,
   namespace,
-  operatorKubeconfig,
   read,
 } from './operator-helpers.ts';
+import { useControlPlane } from './use-control-plane.ts';
 
-let cp: ControlPlane | undefined;
 let operator: Operator | undefined;
-const plane = (): ControlPlane => {
-  if (!cp) throw new Error('the control plane did not start');
-  return cp;
-};
-
-beforeAll(async () => {
-  cp = await startControlPlane({
+const plane = useControlPlane(
+  {
     controllerManager: true,
     // Removes the pvc-protection finalizer from claims no pod uses, so deleted volumes go.
     controllers: [...DEFAULT_CONTROLLERS, 'persistentvolumeclaim-protection-controller'],
-  });
-  installCrds(cp);
-  installOperatorConfig(cp);
-  operator = new Operator({
-    kubeConfig: loadKubeConfig({ kubeconfigPath: await operatorKubeconfig(cp) }),
-    image: 'example.com/tributary:test',
-    processMetrics: false,
-  });
-  await operator.start();
-}, 120_000);
-
-afterAll(async () => {
-  await operator?.stop();
-  await cp?.stop();
-}, 60_000);
+  },
+  {
+    setup: async (cp) => {
+      operator = await installOperator(cp);
+      await operator.start();
+    },
+    teardown: () => operator?.stop(),
+  },
+);
 
 const list = async <T>(path: string): Promise<T[]> =>
   ((await read<{ items: T[] }>(plane(), path))?.items ?? []) as T[];

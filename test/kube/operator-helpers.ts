@@ -1,7 +1,8 @@
 /**
  * Shared by the operator's kube tests: installing the CRDs and config/rbac, a kubeconfig for the
  * operator's ServiceAccount (a TokenRequest token: the operator runs with exactly the RBAC in
- * config/rbac, never as an admin), namespaces, Clusters, polling, and operator processes.
+ * config/rbac, never as an admin), an in-process operator, namespaces, Clusters, a throwaway custom resource, polling, and
+ * operator processes.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -12,6 +13,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Cluster, ClusterSpec } from '../../src/operator/api/index.ts';
 import { API_VERSION, GROUP, RESOURCES } from '../../src/operator/api/index.ts';
+import { Operator, type OperatorOptions } from '../../src/operator/operator.ts';
+import { loadKubeConfig } from '../../src/operator/runtime/client.ts';
 import type { ControlPlane } from './harness.ts';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -76,11 +79,59 @@ current-context: operator
   return path;
 }
 
+/**
+ * The CRDs and config/ installed, and an Operator (not started yet) that runs in this process as
+ * config/rbac's ServiceAccount; `options` add to the defaults or override them.
+ */
+export async function installOperator(
+  cp: ControlPlane,
+  options: Partial<OperatorOptions> = {},
+): Promise<Operator> {
+  installCrds(cp);
+  installOperatorConfig(cp);
+  return new Operator({
+    kubeConfig: loadKubeConfig({ kubeconfigPath: await operatorKubeconfig(cp) }),
+    image: 'example.com/tributary:test',
+    processMetrics: false,
+    ...options,
+  });
+}
+
 export async function namespace(cp: ControlPlane, prefix: string): Promise<string> {
   const name = `${prefix}-${randomBytes(4).toString('hex')}`;
   const r = await cp.request('POST', '/api/v1/namespaces', { metadata: { name } });
   if (r.status !== 201) throw new Error(`could not create namespace ${name}: ${r.body}`);
   return name;
+}
+
+/**
+ * A CustomResourceDefinition of namespaced `widgets` in `group` (v1 only), keeping whatever spec and
+ * status hold: a custom resource for runtime tests that must not depend on the operator's own CRDs.
+ */
+export function widgetCrd(
+  group: string,
+  options: { statusSubresource?: boolean } = {},
+): { apiVersion: string; kind: string; metadata: { name: string }; spec: Record<string, unknown> } {
+  const anything = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `widgets.${group}` },
+    spec: {
+      group,
+      scope: 'Namespaced',
+      names: { plural: 'widgets', singular: 'widget', kind: 'Widget', listKind: 'WidgetList' },
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          ...(options.statusSubresource ? { subresources: { status: {} } } : {}),
+          schema: { openAPIV3Schema: { type: 'object', properties: { spec: anything, status: anything } } },
+        },
+      ],
+    },
+  };
 }
 
 export async function eventually<T>(

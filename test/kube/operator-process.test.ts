@@ -4,11 +4,10 @@
  * taking over after the first is killed outright, watches that survive a kube-apiserver restart,
  * and a clean stop on SIGTERM that releases the lease.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
 import type { ConfigMap } from 'kubernetes-types/core/v1.js';
 import type { Cluster } from '../../src/operator/api/index.ts';
-import { startControlPlane, type ControlPlane } from './harness.ts';
 import {
   OPERATOR_NAMESPACE,
   clusterObject,
@@ -24,29 +23,24 @@ import {
   spawnOperator,
   type OperatorProcess,
 } from './operator-helpers.ts';
+import { useControlPlane } from './use-control-plane.ts';
 
-let cp: ControlPlane | undefined;
 let kubeconfig = '';
-const plane = (): ControlPlane => {
-  if (!cp) throw new Error('the control plane did not start');
-  return cp;
-};
+const plane = useControlPlane(
+  {},
+  {
+    setup: async (cp) => {
+      installCrds(cp);
+      installOperatorConfig(cp);
+      kubeconfig = await operatorKubeconfig(cp);
+    },
+  },
+);
 const running: OperatorProcess[] = [];
-
-beforeAll(async () => {
-  cp = await startControlPlane();
-  installCrds(cp);
-  installOperatorConfig(cp);
-  kubeconfig = await operatorKubeconfig(cp);
-}, 120_000);
 
 afterEach(async () => {
   for (const op of running.splice(0)) await op.kill('SIGKILL');
 }, 30_000);
-
-afterAll(async () => {
-  await cp?.stop();
-}, 60_000);
 
 /** Short timings with the defaults' ratios (15 s / 10 s / 2 s), so a takeover after a kill is quick. */
 const LEASE = { duration: 4_000, renew: 3_000, retry: 500 };

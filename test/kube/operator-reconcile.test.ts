@@ -4,63 +4,49 @@
  * children with owner references, hand deletions and edits are put back, the admin token is never
  * rotated, a spec change is applied and reported with its observedGeneration, volumes grow.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { StatefulSet } from 'kubernetes-types/apps/v1.js';
 import type { ConfigMap, PersistentVolumeClaim, Secret, Service } from 'kubernetes-types/core/v1.js';
 import type { Event } from 'kubernetes-types/events/v1.js';
 import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
 import { join } from 'node:path';
 import type { Cluster } from '../../src/operator/api/index.ts';
-import { Operator } from '../../src/operator/operator.ts';
+import type { Operator } from '../../src/operator/operator.ts';
 import { clusterNames } from '../../src/operator/reconcilers/cluster/names.ts';
-import { loadKubeConfig } from '../../src/operator/runtime/client.ts';
-import { startControlPlane, type ControlPlane } from './harness.ts';
 import {
   REPO,
   OPERATOR_NAMESPACE,
   clusterObject,
   clustersPath,
   eventually,
-  installCrds,
-  installOperatorConfig,
+  installOperator,
   kubectl,
   must,
   namespace,
-  operatorKubeconfig,
   read,
 } from './operator-helpers.ts';
+import { useControlPlane } from './use-control-plane.ts';
 
-let cp: ControlPlane | undefined;
 let operator: Operator | undefined;
-const plane = (): ControlPlane => {
-  if (!cp) throw new Error('the control plane did not start');
-  return cp;
-};
-
-beforeAll(async () => {
-  cp = await startControlPlane();
-  installCrds(cp);
-  installOperatorConfig(cp);
-  operator = new Operator({
-    kubeConfig: loadKubeConfig({ kubeconfigPath: await operatorKubeconfig(cp) }),
-    image: 'example.com/tributary:test',
-    leaderElection: {
-      namespace: OPERATOR_NAMESPACE,
-      name: 'tributary-operator',
-      leaseDurationMs: 3_000,
-      renewDeadlineMs: 2_000,
-      retryPeriodMs: 250,
+const plane = useControlPlane(
+  {},
+  {
+    setup: async (cp) => {
+      operator = await installOperator(cp, {
+        leaderElection: {
+          namespace: OPERATOR_NAMESPACE,
+          name: 'tributary-operator',
+          leaseDurationMs: 3_000,
+          renewDeadlineMs: 2_000,
+          retryPeriodMs: 250,
+        },
+      });
+      await operator.start();
+      await eventually('the operator to lead', () => operator?.leading);
     },
-    processMetrics: false,
-  });
-  await operator.start();
-  await eventually('the operator to lead', () => operator?.leading);
-}, 120_000);
-
-afterAll(async () => {
-  await operator?.stop();
-  await cp?.stop();
-}, 60_000);
+    teardown: () => operator?.stop(),
+  },
+);
 
 const core = (ns: string, plural: string, name: string) => `/api/v1/namespaces/${ns}/${plural}/${name}`;
 const paths = (ns: string, cluster: string) => {

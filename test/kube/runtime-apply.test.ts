@@ -2,7 +2,7 @@
  * Writing objects the runtime's way against a real kube-apiserver (and kube-controller-manager for
  * garbage collection): server-side apply, status, owner references, finalizers and Events.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import type { ConfigMap } from 'kubernetes-types/core/v1.js';
 import type { Event } from 'kubernetes-types/events/v1.js';
@@ -16,27 +16,22 @@ import { Finalizers } from '../../src/operator/runtime/finalizers.ts';
 import { withController } from '../../src/operator/runtime/owner.ts';
 import { ResourceMapper } from '../../src/operator/runtime/resources.ts';
 import { StatusWriter } from '../../src/operator/runtime/status.ts';
-import { startControlPlane, type ControlPlane } from './harness.ts';
+import { widgetCrd } from './operator-helpers.ts';
+import { useControlPlane } from './use-control-plane.ts';
 
-let cp: ControlPlane | undefined;
 let client: KubeClient;
 let resources: ResourceMapper;
 let applier: Applier;
-const plane = (): ControlPlane => {
-  if (!cp) throw new Error('the control plane did not start');
-  return cp;
-};
-
-beforeAll(async () => {
-  cp = await startControlPlane({ controllerManager: true });
-  client = new KubeClient(loadKubeConfig({ kubeconfigPath: cp.kubeconfigPath }));
-  resources = new ResourceMapper(client);
-  applier = new Applier({ client, resources });
-}, 120_000);
-
-afterAll(async () => {
-  await cp?.stop();
-}, 60_000);
+const plane = useControlPlane(
+  { controllerManager: true },
+  {
+    setup: (cp) => {
+      client = new KubeClient(loadKubeConfig({ kubeconfigPath: cp.kubeconfigPath }));
+      resources = new ResourceMapper(client);
+      applier = new Applier({ client, resources });
+    },
+  },
+);
 
 async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -177,35 +172,8 @@ describe('runtime > status of a custom resource', () => {
   });
 
   beforeAll(async () => {
-    const crd = {
-      apiVersion: 'apiextensions.k8s.io/v1',
-      kind: 'CustomResourceDefinition',
-      metadata: { name: `widgets.${group}` },
-      spec: {
-        group,
-        scope: 'Namespaced',
-        names: { plural: 'widgets', singular: 'widget', kind: 'Widget', listKind: 'WidgetList' },
-        versions: [
-          {
-            name: 'v1',
-            served: true,
-            storage: true,
-            subresources: { status: {} },
-            schema: {
-              openAPIV3Schema: {
-                type: 'object',
-                properties: {
-                  spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
-                  status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
-                },
-              },
-            },
-          },
-        ],
-      },
-    };
     // Applied like any other object: the mapper finds CustomResourceDefinition by discovery.
-    await applier.apply(crd);
+    await applier.apply(widgetCrd(group, { statusSubresource: true }));
     await eventually('the Widget kind to be served', async () =>
       resources.resolve(`${group}/v1`, 'Widget').then(
         () => true,

@@ -6,8 +6,7 @@
  * Who the server took us for is asked of the server itself (a SelfSubjectReview), so a test passes
  * only if the credential it sets up is the one that was sent.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,22 +21,11 @@ import {
   type RawWatchEvent,
 } from '../../src/operator/runtime/client.ts';
 import { inClusterConfig, type KubeConfig } from '../../src/operator/runtime/kubeconfig.ts';
-import { startControlPlane, type ControlPlane } from './harness.ts';
-import { eventually, must, namespace } from './operator-helpers.ts';
+import { selfSignedCa, signClientCertificate, type IssuedCertificate } from './harness.ts';
+import { eventually, must, namespace, widgetCrd } from './operator-helpers.ts';
+import { useControlPlane } from './use-control-plane.ts';
 
-let cp: ControlPlane | undefined;
-const plane = (): ControlPlane => {
-  if (!cp) throw new Error('the control plane did not start');
-  return cp;
-};
-
-beforeAll(async () => {
-  cp = await startControlPlane();
-}, 120_000);
-
-afterAll(async () => {
-  await cp?.stop();
-}, 60_000);
+const plane = useControlPlane();
 
 /** Every client a test made, closed after it so no kept-alive socket outlives the test. */
 const clients: KubeClient[] = [];
@@ -115,103 +103,12 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 
 // --- certificates ------------------------------------------------------------------------------
 
-const OPENSSL_CONFIG = `[req]
-distinguished_name = dn
-prompt = no
-[dn]
-[ca]
-basicConstraints = critical,CA:TRUE
-keyUsage = critical,keyCertSign,cRLSign
-[client]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature
-extendedKeyUsage = clientAuth
-`;
-
-function openssl(dir: string, args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
-/**
- * A key and a certificate for CN=tributary-cert-user, O=system:masters, signed by the harness's CA
- * (which the API server trusts for client certificates): `client.key` and `client.crt` in `dir`.
- */
-function clientCertificate(dir: string): { cert: string; key: string } {
-  writeFileSync(join(dir, 'openssl.cnf'), OPENSSL_CONFIG);
-  writeFileSync(join(dir, 'ca.crt'), plane().caCert);
-  openssl(dir, [
-    'genpkey',
-    '-algorithm',
-    'EC',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-out',
-    'client.key',
-  ]);
-  openssl(dir, [
-    'req',
-    '-new',
-    '-config',
-    'openssl.cnf',
-    '-key',
-    'client.key',
-    '-subj',
-    '/O=system:masters/CN=tributary-cert-user',
-    '-out',
-    'client.csr',
-  ]);
-  openssl(dir, [
-    'x509',
-    '-req',
-    '-in',
-    'client.csr',
-    '-CA',
-    'ca.crt',
-    '-CAkey',
-    plane().caKeyPath,
-    '-set_serial',
-    `0x${randomBytes(8).toString('hex')}`,
-    '-days',
-    '1',
-    '-extfile',
-    'openssl.cnf',
-    '-extensions',
-    'client',
-    '-out',
-    'client.crt',
-  ]);
-  return {
-    cert: readFileSync(join(dir, 'client.crt'), 'utf8'),
-    key: readFileSync(join(dir, 'client.key'), 'utf8'),
-  };
-}
-
-/** A self-signed CA the API server's certificate does not chain to. */
-function otherCa(dir: string): string {
-  writeFileSync(join(dir, 'openssl.cnf'), OPENSSL_CONFIG);
-  openssl(dir, [
-    'req',
-    '-x509',
-    '-config',
-    'openssl.cnf',
-    '-extensions',
-    'ca',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=not-the-cluster-ca',
-    '-keyout',
-    'other-ca.key',
-    '-out',
-    'other-ca.crt',
-  ]);
-  return readFileSync(join(dir, 'other-ca.crt'), 'utf8');
-}
+/** `client.crt` and `client.key` in `dir`, for CN=tributary-cert-user in group system:masters. */
+const clientCertificate = (dir: string): IssuedCertificate =>
+  signClientCertificate(plane(), dir, {
+    commonName: 'tributary-cert-user',
+    organisations: ['system:masters'],
+  });
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 
@@ -256,7 +153,8 @@ describe('runtime client > client certificate', () => {
 
   it('reads client-certificate, client-key and certificate-authority relative to the kubeconfig', async () => {
     const dir = scratch();
-    clientCertificate(dir); // client.crt, client.key and ca.crt in dir
+    clientCertificate(dir); // client.crt and client.key
+    writeFileSync(join(dir, 'ca.crt'), plane().caCert);
     const path = writeKubeconfig(
       dir,
       { server: plane().server, 'certificate-authority': 'ca.crt' },
@@ -436,7 +334,7 @@ describe('runtime client > impersonation', () => {
 describe('runtime client > TLS', () => {
   it('refuses a server whose certificate does not chain to the configured CA', async () => {
     const dir = scratch();
-    const ca = otherCa(dir);
+    const ca = selfSignedCa(dir, 'not-the-cluster-ca').cert;
     const client = fromFile(
       writeKubeconfig(
         dir,
@@ -554,24 +452,7 @@ describe('runtime client > watch', () => {
     await client.request({
       method: 'POST',
       path: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
-      body: {
-        apiVersion: 'apiextensions.k8s.io/v1',
-        kind: 'CustomResourceDefinition',
-        metadata: { name: `widgets.${group}` },
-        spec: {
-          group,
-          scope: 'Namespaced',
-          names: { plural: 'widgets', singular: 'widget', kind: 'Widget', listKind: 'WidgetList' },
-          versions: [
-            {
-              name: 'v1',
-              served: true,
-              storage: true,
-              schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
-            },
-          ],
-        },
-      },
+      body: widgetCrd(group),
     });
     const ns = await namespace(plane(), 'watch');
     const path = `/apis/${group}/v1/namespaces/${ns}/widgets`;

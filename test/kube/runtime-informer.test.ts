@@ -3,28 +3,16 @@
  * recovers by itself when the API server dies under it (SIGKILL: the watch connection breaks, the
  * watch's resourceVersion is too old for the restarted server's history).
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import type { ConfigMap } from 'kubernetes-types/core/v1.js';
 import { KubeClient, loadKubeConfig } from '../../src/operator/runtime/client.ts';
 import { Informer } from '../../src/operator/runtime/informer.ts';
 import { kubeListerWatcher } from '../../src/operator/runtime/list-watch.ts';
 import { ConfigMaps } from '../../src/operator/runtime/resources.ts';
-import { startControlPlane, type ControlPlane } from './harness.ts';
+import { useControlPlane } from './use-control-plane.ts';
 
-let cp: ControlPlane | undefined;
-const plane = (): ControlPlane => {
-  if (!cp) throw new Error('the control plane did not start');
-  return cp;
-};
-
-beforeAll(async () => {
-  cp = await startControlPlane();
-}, 120_000);
-
-afterAll(async () => {
-  await cp?.stop();
-}, 60_000);
+const plane = useControlPlane();
 
 async function eventually(
   what: string,

@@ -3,7 +3,7 @@
  * and the Manager around it: one leads; a stopped leader hands over at once; a leader cut off from
  * the API steps down; only the leader's controllers reconcile.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import type { ConfigMap } from 'kubernetes-types/core/v1.js';
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
@@ -17,25 +17,13 @@ import { kubeListerWatcher } from '../../src/operator/runtime/list-watch.ts';
 import { Manager } from '../../src/operator/runtime/manager.ts';
 import { parseKey } from '../../src/operator/runtime/objects.ts';
 import { ConfigMaps, ResourceMapper } from '../../src/operator/runtime/resources.ts';
-import { startControlPlane, type ControlPlane } from './harness.ts';
+import { useControlPlane } from './use-control-plane.ts';
 
-let cp: ControlPlane | undefined;
-const plane = (): ControlPlane => {
-  if (!cp) throw new Error('the control plane did not start');
-  return cp;
-};
+const plane = useControlPlane();
 const cleanups: (() => Promise<void>)[] = [];
-
-beforeAll(async () => {
-  cp = await startControlPlane();
-}, 120_000);
 
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
-}, 60_000);
-
-afterAll(async () => {
-  await cp?.stop();
 }, 60_000);
 
 // Short, so the test is quick; the same ratios as the defaults (15 / 10 / 2 s).
