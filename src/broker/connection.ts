@@ -14,7 +14,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../common/logger.ts';
 import { encodeResponse, readRequestFrame } from '../protocol/frame.ts';
 import { ApiKey, apis } from '../protocol/messages/index.ts';
-import { type HandlerRegistry, NO_RESPONSE, type RequestContext } from './handler.ts';
+import { CLOSE_CONNECTION, type HandlerRegistry, NO_RESPONSE, type RequestContext } from './handler.ts';
 import { unsupportedVersionResponse } from './handlers/18-api-versions.ts';
 import type { ServerMetrics } from './metrics.ts';
 
@@ -34,6 +34,8 @@ interface Slot {
   done: boolean;
   response: Buffer | null;
   requestBytes: number;
+  /** Close the connection once the responses before this one are written (see CLOSE_CONNECTION). */
+  closeAfter?: boolean;
 }
 
 export type CloseReason =
@@ -45,6 +47,7 @@ export type CloseReason =
   | 'unknown api'
   | 'unsupported version'
   | 'handler failed'
+  | 'acks=0 produce failed'
   | 'shutdown'
   | 'shutdown deadline';
 
@@ -110,7 +113,7 @@ export class Connection {
     if (this.#socket.destroyed) return;
     if (CLIENT_FAULTS.has(reason)) this.#o.metrics.rejected.inc({ reason });
     this.#log.debug({ reason }, 'Closed connection');
-    if (reason === 'shutdown' || reason === 'idle') {
+    if (reason === 'shutdown' || reason === 'idle' || reason === 'acks=0 produce failed') {
       // FIN after the queued responses, then read on (discarding) until the peer's FIN: a paused
       // socket never sees it, so 'close' would wait for the shutdown deadline.
       this.#closing = true;
@@ -235,8 +238,11 @@ export class Connection {
       .then(() => handler.handle(ctx, request))
       .then((response) => {
         this.#o.metrics.requestSeconds.observe({ api, version }, (performance.now() - started) / 1000);
+        if (response === CLOSE_CONNECTION) slot.closeAfter = true;
         const bytes =
-          response === NO_RESPONSE ? null : encodeResponse(apiKey, version, header.correlationId, response);
+          response === NO_RESPONSE || response === CLOSE_CONNECTION
+            ? null
+            : encodeResponse(apiKey, version, header.correlationId, response);
         this.#complete(slot, bytes);
       })
       .catch((err: unknown) => {
@@ -257,9 +263,15 @@ export class Connection {
     while (this.#slots.length > 0 && this.#slots[0]!.done) {
       const head = this.#slots.shift()!;
       this.#inFlightBytes -= head.requestBytes;
-      if (head.response !== null && !this.#socket.destroyed) {
+      if (head.response !== null && !this.#socket.destroyed && !this.#socket.writableEnded) {
         this.#o.metrics.bytesOut.inc(head.response.length);
         if (!this.#socket.write(head.response)) this.#writeBlocked = true;
+      }
+      if (head.closeAfter) {
+        // Requests pipelined after it are dropped unanswered, as Kafka drops them.
+        this.close('acks=0 produce failed');
+        for (const dropped of this.#slots.splice(0)) this.#inFlightBytes -= dropped.requestBytes;
+        return;
       }
     }
     if (this.#closing && this.#slots.length === 0) this.close('shutdown');

@@ -9,6 +9,13 @@ import type { RequestHeader } from '../protocol/messages/request-header.ts';
 /** Returned by a handler whose request gets no response (Produce with acks=0). */
 export const NO_RESPONSE: unique symbol = Symbol('no response');
 
+/**
+ * Returned by a handler whose request gets no response and whose connection is to be closed once
+ * the responses before it are written: Produce with acks=0 that failed, which a client cannot learn
+ * any other way (Kafka does the same; the client reconnects and refreshes its metadata).
+ */
+export const CLOSE_CONNECTION: unique symbol = Symbol('close the connection');
+
 export interface RequestContext {
   header: RequestHeader;
   apiVersion: number;
@@ -20,12 +27,14 @@ export interface RequestContext {
   signal: AbortSignal;
 }
 
+export type HandlerResult<Res> = Res | typeof NO_RESPONSE | typeof CLOSE_CONNECTION;
+
 export interface Handler<Req = unknown, Res = unknown> {
   apiKey: number;
   /** The versions this broker serves; a subset of what the schemas define. */
   minVersion: number;
   maxVersion: number;
-  handle(ctx: RequestContext, request: Req): Res | typeof NO_RESPONSE | Promise<Res | typeof NO_RESPONSE>;
+  handle(ctx: RequestContext, request: Req): HandlerResult<Res> | Promise<HandlerResult<Res>>;
 }
 
 export type HandlerRegistry = ReadonlyMap<number, Handler>;

@@ -21,9 +21,9 @@
  * idempotent producer's sequence (./produce-append.ts) and the append. The partitions of a request
  * are appended concurrently; one partition's error never fails another.
  *
- * acks=0 is answered with no response once the appends are done. Kafka also closes the connection
- * when such a request had an error, so the client refreshes its metadata; handlers cannot close
- * connections yet, so the error is only logged.
+ * acks=0 is answered with no response once the appends are done. When such a request had an error
+ * the connection is closed instead (after the responses before it), as Kafka closes it: the client
+ * has no other way to learn, and reconnecting makes it refresh its metadata.
  */
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import { ApiKey } from '../../protocol/messages/index.ts';
@@ -50,7 +50,7 @@ import {
 } from '../../protocol/records/index.ts';
 import type { PartitionLog } from '../../storage/partition-log.ts';
 import { autoCreateTopic } from '../auto-create.ts';
-import { NO_RESPONSE, type Handler, type RequestContext } from '../handler.ts';
+import { CLOSE_CONNECTION, NO_RESPONSE, type Handler, type RequestContext } from '../handler.ts';
 import type { PartitionState } from '../metadata/image.ts';
 import { appendBatch, kafkaErrorOf } from '../produce-append.ts';
 import { produceMetrics, type ProduceMetrics } from '../produce-metrics.ts';
@@ -129,9 +129,12 @@ export function produceHandler(
               .filter((p) => p.errorCode !== ErrorCode.NONE)
               .map((p) => `${t.name}-${p.index}`),
           );
-          if (failed.length > 0)
-            ctx.log.debug({ partitions: failed }, 'Refused an acks=0 produce to some partitions');
-          return NO_RESPONSE;
+          if (failed.length === 0) return NO_RESPONSE;
+          ctx.log.info(
+            { partitions: failed },
+            'Refused an acks=0 produce to some partitions; closing the connection so the client notices',
+          );
+          return CLOSE_CONNECTION;
         }
         return {
           ...ProduceResponse.defaults(),

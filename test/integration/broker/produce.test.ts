@@ -139,6 +139,45 @@ describe('Produce > acks', () => {
     ]);
   });
 
+  it('closes the connection after a failed acks=0 produce, once the responses before it are written', async () => {
+    const topic = randomTopic();
+    await createTopic(tb, topic);
+    const c = await RawClient.connect(tb.port);
+    try {
+      c.request(ApiKey.Produce, 9, 1, request(topic, batch(['before']), { acks: 1 }));
+      // Partition 7 does not exist: UNKNOWN_TOPIC_OR_PARTITION, which acks=0 cannot report.
+      c.request(ApiKey.Produce, 9, 2, request(topic, batch(['lost']), { acks: 0, partition: 7 }));
+      c.request(ApiKey.Produce, 9, 3, request(topic, batch(['after']), { acks: 1 }));
+      const first = await c.response(ApiKey.Produce, 9);
+      expect(first.correlationId).toBe(1);
+      expect(await c.nextFrame()).toBeNull();
+      await c.closed;
+    } finally {
+      c.close();
+    }
+    // The refused batch is nowhere (a request pipelined after it may or may not have been appended
+    // before the close: it was unanswered, as acks=0 loss is), and the broker serves on.
+    const values = (await stored(tb, topic)).map((r) => r.value);
+    expect(values[0]).toBe('before');
+    expect(values).not.toContain('lost');
+    expect(await produce(9, request(topic, batch(['next']), { acks: 1 }))).toMatchObject({ errorCode: 0 });
+  });
+
+  it('keeps the connection open after a successful acks=0 produce', async () => {
+    const topic = randomTopic();
+    await createTopic(tb, topic);
+    const c = await RawClient.connect(tb.port);
+    try {
+      c.request(ApiKey.Produce, 9, 1, request(topic, batch(['quiet']), { acks: 0 }));
+      expect(await produce(9, request(topic, batch(['loud']), { acks: 1 }), c)).toMatchObject({
+        errorCode: 0,
+        baseOffset: 1n,
+      });
+    } finally {
+      c.close();
+    }
+  });
+
   it('refuses acks other than -1, 0 and 1 with INVALID_REQUIRED_ACKS', async () => {
     const topic = randomTopic();
     await createTopic(tb, topic);
