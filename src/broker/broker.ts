@@ -21,12 +21,14 @@ import type { BrokerConfig, HostPort } from './config.ts';
 import type { GroupCoordinator } from './groups/coordinator.ts';
 import { brokerGroupCoordinator } from './groups/setup.ts';
 import { brokerHandlers } from './handlers/index.ts';
+import type { MetadataImage } from './metadata/image.ts';
 import { LocalController, METADATA_FILE } from './metadata/local-controller.ts';
 import { serverMetrics } from './metrics.ts';
 import { registerLogGauges } from './metrics-collectors.ts';
 import { ReplicaManager } from './replica-manager.ts';
 import { KafkaListener } from './server.ts';
 import type { BrokerServices } from './services.ts';
+import { deletedTopics, forgetTopics } from './topic-metrics.ts';
 
 export interface BrokerOptions {
   config: BrokerConfig;
@@ -106,6 +108,7 @@ export class Broker {
       logger: log.child({ component: 'replicas' }),
     });
     replicasRef.current = replicas;
+    let applied: MetadataImage | undefined;
     const controller = await LocalController.open({
       dataDir: c.dataDir,
       fs: this.#fs,
@@ -115,7 +118,11 @@ export class Broker {
         replicationFactor: c.defaultReplicationFactor,
         deleteTopicEnable: c.deleteTopicEnable,
       },
-      onImage: (image) => replicas.applyImage(image),
+      onImage: async (image) => {
+        await replicas.applyImage(image);
+        await forgetTopics(this.registry, deletedTopics(applied, image));
+        applied = image;
+      },
     });
 
     await logs.loadAll();

@@ -81,7 +81,6 @@ export class ReplicaManager {
         );
         await logs.delete(log.topic, log.partition);
         this.#topicIds.delete(log.dir);
-        this.#topicIds.delete(log.dir);
       }
     }
     for (const topic of image.topics.values()) {

@@ -178,6 +178,24 @@ describe('Produce > acks', () => {
     }
   });
 
+  it('drops a deleted topic’s metric series, and a topic re-created under its name counts from zero', async () => {
+    const topic = randomTopic('metrics');
+    const scrape = async () => (await fetch(`${tb.adminUrl}/metrics`)).text();
+    await createTopic(tb, topic);
+    await produce(9, request(topic, batch(['a', 'b', 'c'])));
+    const before = await scrape();
+    expect(before).toContain(`tributary_broker_produced_records_total{topic="${topic}"} 3`);
+    expect(before).toContain(`tributary_log_segments{topic="${topic}"}`);
+
+    const deleted = await tb.broker.services.admin.deleteTopic({ name: topic });
+    expect(deleted.ok).toBe(true);
+    expect(await scrape()).not.toContain(`topic="${topic}"`);
+
+    await createTopic(tb, topic);
+    await produce(9, request(topic, batch(['d'])));
+    expect(await scrape()).toContain(`tributary_broker_produced_records_total{topic="${topic}"} 1`);
+  });
+
   it('refuses acks other than -1, 0 and 1 with INVALID_REQUIRED_ACKS', async () => {
     const topic = randomTopic();
     await createTopic(tb, topic);
