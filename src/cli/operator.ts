@@ -108,7 +108,7 @@ export async function runOperator(args: string[]): Promise<number> {
     });
   } catch (err) {
     log.error({ err }, 'Could not load the kubeconfig');
-    console.error(`tributary operator: cannot connect: ${(err as Error).message}`);
+    console.error(`tributary operator: ${(err as Error).message}`);
     return 2;
   }
 
