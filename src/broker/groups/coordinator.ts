@@ -7,8 +7,8 @@
  * from the start — answering COORDINATOR_LOAD_IN_PROGRESS for them meanwhile.
  *
  * The topic is created on the first FindCoordinator for a group, as Kafka does, so a cluster that
- * never uses groups never has it. The coordinator follows the metadata image: it loads partitions
- * it comes to lead and unloads those it stops leading (their waiting requests get NOT_COORDINATOR).
+ * never uses groups never has it. Which partitions are led here, and so which groups are served
+ * here, follows the metadata image (./ownership.ts).
  *
  * Decisions about a group are synchronous calls into its state machine (./group.ts); only writes to
  * the log are awaited, and the group re-checks its state when a write completes, so no group state
@@ -21,7 +21,7 @@ import { ErrorCode } from '../../protocol/error-codes.ts';
 import type { MetadataImage } from '../metadata/image.ts';
 import type { TopicAdmin } from '../metadata/local-controller.ts';
 import {
-  ClassicGroup,
+  type ClassicGroup,
   CONSUMER_PROTOCOL_TYPE,
   type GroupDescription,
   type GroupEnv,
@@ -42,15 +42,14 @@ import {
   type OffsetsLog,
   offsetWriteError,
 } from './offsets-store.ts';
-import { loadGroups } from './loader.ts';
 import { OffsetsTopic } from './offsets-topic.ts';
+import { OffsetsPartitions, type OwnedPartition } from './ownership.ts';
 import {
   encodeGroupMetadataKey,
   encodeGroupMetadataValue,
   encodeOffsetCommitKey,
   encodeOffsetCommitValue,
   type GroupMetadataValue,
-  OFFSETS_TOPIC,
 } from './records.ts';
 
 export interface CoordinatorConfig {
@@ -81,24 +80,6 @@ export interface CoordinatorDeps {
 
 /** Kafka's GroupCoordinator.NewMemberJoinTimeoutMs. */
 const NEW_MEMBER_JOIN_TIMEOUT_MS = 5 * 60 * 1000;
-/** How long after a failed load of an offsets partition the next request tries again. */
-const LOAD_RETRY_MS = 5000;
-
-/** Which group APIs accept the empty group id (Kafka allows it where old clients used it). */
-export type GroupApi = 'join' | 'sync' | 'heartbeat' | 'leave' | 'commit' | 'fetch' | 'describe' | 'delete';
-const EMPTY_ID_ALLOWED: ReadonlySet<GroupApi> = new Set(['commit', 'fetch', 'describe', 'delete']);
-
-interface OwnedPartition {
-  partition: number;
-  leaderEpoch: number;
-  status: 'loading' | 'active' | 'failed';
-  failedAt: number;
-  log: OffsetsLog;
-  groups: Set<string>;
-  loading: Promise<void>;
-}
-
-type Route = { ok: true; owned: OwnedPartition } | { ok: false; errorCode: number };
 
 export interface CoordinatorNode {
   errorCode: number;
@@ -154,9 +135,7 @@ export class GroupCoordinator {
   readonly #d: CoordinatorDeps;
   readonly #log: Logger;
   readonly #env: GroupEnv;
-  readonly #groups = new Map<string, ClassicGroup>();
-  readonly #owned = new Map<number, OwnedPartition>();
-  #imageVersion = -1;
+  readonly #partitions: OffsetsPartitions;
   #closed = false;
   #retentionTimer: TimerHandle | null = null;
   readonly #offsetsTopic: OffsetsTopic;
@@ -177,6 +156,15 @@ export class GroupCoordinator {
       store: (group, assignments, done) => this.#storeGroup(group, group.toRecord(assignments), done),
       onRebalance: () => deps.metrics?.rebalances.inc(),
     };
+    this.#partitions = new OffsetsPartitions({
+      nodeId: deps.nodeId,
+      clock: deps.clock,
+      log: this.#log,
+      metadata: deps.metadata,
+      offsetsLog: deps.offsetsLog,
+      env: this.#env,
+      metrics: deps.metrics,
+    });
     this.#offsetsTopic = new OffsetsTopic({
       partitions: deps.config.offsetsTopicPartitions,
       replicationFactor: deps.config.offsetsTopicReplicationFactor,
@@ -184,7 +172,7 @@ export class GroupCoordinator {
       admin: deps.admin,
       log: this.#log,
       onCreated: async () => {
-        this.#follow();
+        this.#partitions.follow();
         await this.loaded();
       },
     });
@@ -192,13 +180,13 @@ export class GroupCoordinator {
 
   /** Starts loading the offsets partitions this broker leads, and the offsets expiry. */
   start(): void {
-    this.#follow();
+    this.#partitions.follow();
     this.#scheduleRetention();
   }
 
   /** Resolves once every offsets partition being loaded has been loaded (or failed to). */
-  async loaded(): Promise<void> {
-    await Promise.all([...this.#owned.values()].map((o) => o.loading));
+  loaded(): Promise<void> {
+    return this.#partitions.loaded();
   }
 
   /** Stops serving: waiting requests are answered NOT_COORDINATOR, timers stop. */
@@ -206,128 +194,20 @@ export class GroupCoordinator {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#retentionTimer !== null) this.#d.clock.clearTimeout(this.#retentionTimer);
-    for (const owned of [...this.#owned.values()]) this.#unload(owned);
+    this.#partitions.close();
   }
 
   /** The groups this broker coordinates now (loaded partitions only). */
-  *groups(): IterableIterator<ClassicGroup> {
-    yield* this.#groups.values();
+  groups(): IterableIterator<ClassicGroup> {
+    return this.#partitions.groups();
   }
 
   partitionCounts(): Record<'loading' | 'active' | 'failed', number> {
-    const counts = { loading: 0, active: 0, failed: 0 };
-    for (const o of this.#owned.values()) counts[o.status]++;
-    return counts;
-  }
-
-  // --- ownership: following the metadata image -------------------------------------------------
-
-  /** Loads the partitions newly led here, unloads those no longer led. Cheap when nothing changed. */
-  #follow(): void {
-    const image = this.#d.metadata();
-    if (image.version === this.#imageVersion || this.#closed) return;
-    this.#imageVersion = image.version;
-    const topic = image.topics.get(OFFSETS_TOPIC);
-    const led = new Map<number, number>();
-    for (const p of topic?.partitions ?? [])
-      if (p.leader === this.#d.nodeId) led.set(p.partition, p.leaderEpoch);
-    for (const owned of [...this.#owned.values()]) {
-      if (led.get(owned.partition) !== owned.leaderEpoch) this.#unload(owned);
-    }
-    for (const [partition, leaderEpoch] of led) {
-      if (!this.#owned.has(partition)) this.#load(partition, leaderEpoch);
-    }
-  }
-
-  #load(partition: number, leaderEpoch: number): void {
-    const owned: OwnedPartition = {
-      partition,
-      leaderEpoch,
-      status: 'loading',
-      failedAt: 0,
-      log: this.#d.offsetsLog(partition),
-      groups: new Set(),
-      loading: Promise.resolve(),
-    };
-    this.#owned.set(partition, owned);
-    owned.loading = this.#read(owned).catch((err: unknown) => {
-      if (this.#owned.get(partition) !== owned) return;
-      owned.status = 'failed';
-      owned.failedAt = this.#d.clock.now();
-      this.#log.error({ err, partition }, 'Failed to load an offsets partition; its groups are unavailable');
-    });
-  }
-
-  async #read(owned: OwnedPartition): Promise<void> {
-    const started = performance.now();
-    const log = this.#log.child({ partition: owned.partition });
-    const { groups, skipped } = await loadGroups(owned.log, this.#env, log);
-    if (this.#owned.get(owned.partition) !== owned || this.#closed) return;
-    for (const g of groups) {
-      this.#groups.set(g.groupId, g);
-      owned.groups.add(g.groupId);
-    }
-    owned.status = 'active';
-    for (const g of groups) g.onLoaded();
-    const seconds = (performance.now() - started) / 1000;
-    this.#d.metrics?.loadSeconds.observe(seconds);
-    log.info({ groups: groups.length, skipped, seconds }, 'Loaded offsets partition');
-  }
-
-  #unload(owned: OwnedPartition): void {
-    this.#owned.delete(owned.partition);
-    for (const id of owned.groups) {
-      this.#groups.get(id)?.unload();
-      this.#groups.delete(id);
-    }
-    if (owned.groups.size > 0) {
-      this.#log.info({ partition: owned.partition, groups: owned.groups.size }, 'Unloaded offsets partition');
-    }
-  }
-
-  /** Where `groupId` is served, or the error telling the client why not here. */
-  #route(groupId: string, api: GroupApi): Route {
-    if (groupId === '' && !EMPTY_ID_ALLOWED.has(api))
-      return { ok: false, errorCode: ErrorCode.INVALID_GROUP_ID };
-    if (this.#closed) return { ok: false, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
-    this.#follow();
-    const count = this.#d.metadata().topics.get(OFFSETS_TOPIC)?.partitions.length ?? 0;
-    if (count === 0) return { ok: false, errorCode: ErrorCode.NOT_COORDINATOR };
-    const owned = this.#owned.get(offsetsPartitionFor(groupId, count));
-    if (!owned) return { ok: false, errorCode: ErrorCode.NOT_COORDINATOR };
-    if (owned.status === 'loading') return { ok: false, errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
-    if (owned.status === 'failed') {
-      if (this.#d.clock.now() - owned.failedAt >= LOAD_RETRY_MS) {
-        this.#unload(owned);
-        this.#load(owned.partition, owned.leaderEpoch);
-        return { ok: false, errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
-      }
-      return { ok: false, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
-    }
-    return { ok: true, owned };
-  }
-
-  #createGroup(groupId: string, owned: OwnedPartition): ClassicGroup {
-    const group = new ClassicGroup(groupId, this.#env);
-    this.#groups.set(groupId, group);
-    owned.groups.add(groupId);
-    return group;
-  }
-
-  #removeGroup(group: ClassicGroup): void {
-    group.markDead();
-    this.#groups.delete(group.groupId);
-    for (const o of this.#owned.values()) o.groups.delete(group.groupId);
-  }
-
-  #ownerOf(groupId: string): OwnedPartition | undefined {
-    const count = this.#d.metadata().topics.get(OFFSETS_TOPIC)?.partitions.length ?? 0;
-    const owned = count === 0 ? undefined : this.#owned.get(offsetsPartitionFor(groupId, count));
-    return owned?.groups.has(groupId) ? owned : undefined;
+    return this.#partitions.partitionCounts();
   }
 
   #storeGroup(group: ClassicGroup, value: GroupMetadataValue, done: (errorCode: number) => void): void {
-    const owned = this.#ownerOf(group.groupId);
+    const owned = this.#partitions.ownerOf(group.groupId);
     const record = { key: encodeGroupMetadataKey(group.groupId), value: encodeGroupMetadataValue(value) };
     const write = owned ? owned.log.append([record]) : Promise.resolve(ErrorCode.NOT_COORDINATOR);
     write
@@ -356,7 +236,7 @@ export class GroupCoordinator {
     }
     if (this.#closed)
       return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: null, ...NO_NODE };
-    this.#follow();
+    this.#partitions.follow();
     const topic = await this.#offsetsTopic.get();
     if (!topic) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, errorMessage: null, ...NO_NODE };
     const state = topic.partitions[offsetsPartitionFor(key, topic.partitions.length)];
@@ -374,24 +254,24 @@ export class GroupCoordinator {
   // --- membership ------------------------------------------------------------------------------
 
   joinGroup(groupId: string, req: JoinRequest): Promise<JoinResult> {
-    const route = this.#route(groupId, 'join');
+    const route = this.#partitions.route(groupId, 'join');
     if (!route.ok) return Promise.resolve(joinError(req.memberId, route.errorCode));
     const c = this.#d.config;
     if (req.sessionTimeoutMs < c.minSessionTimeoutMs || req.sessionTimeoutMs > c.maxSessionTimeoutMs) {
       return Promise.resolve(joinError(req.memberId, ErrorCode.INVALID_SESSION_TIMEOUT));
     }
-    let group = this.#groups.get(groupId);
+    let group = this.#partitions.get(groupId);
     if (!group) {
       // A member id names a member of an existing group; without the group, it names nothing.
       if (req.memberId !== '') return Promise.resolve(joinError(req.memberId, ErrorCode.UNKNOWN_MEMBER_ID));
-      group = this.#createGroup(groupId, route.owned);
+      group = this.#partitions.create(groupId, route.owned);
     }
     const g = group;
     return new Promise((resolve) => g.join(req, resolve));
   }
 
   syncGroup(groupId: string, req: SyncRequest): Promise<SyncResult> {
-    const route = this.#route(groupId, 'sync');
+    const route = this.#partitions.route(groupId, 'sync');
     if (!route.ok) {
       // A coordinator that is loading has lost the rebalance in progress: the member must rejoin,
       // which REBALANCE_IN_PROGRESS tells every client version (Kafka does the same).
@@ -401,21 +281,21 @@ export class GroupCoordinator {
           : route.errorCode;
       return Promise.resolve(syncError(code));
     }
-    const group = this.#groups.get(groupId);
+    const group = this.#partitions.get(groupId);
     if (!group) return Promise.resolve(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
     return new Promise((resolve) => group.sync(req, resolve));
   }
 
   heartbeat(groupId: string, req: HeartbeatRequest): number {
-    const route = this.#route(groupId, 'heartbeat');
+    const route = this.#partitions.route(groupId, 'heartbeat');
     if (!route.ok) return route.errorCode;
-    return this.#groups.get(groupId)?.heartbeat(req) ?? ErrorCode.UNKNOWN_MEMBER_ID;
+    return this.#partitions.get(groupId)?.heartbeat(req) ?? ErrorCode.UNKNOWN_MEMBER_ID;
   }
 
   leaveGroup(groupId: string, members: MemberIdentity[]): LeaveResult {
-    const route = this.#route(groupId, 'leave');
+    const route = this.#partitions.route(groupId, 'leave');
     if (!route.ok) return { errorCode: route.errorCode, members: [] };
-    const group = this.#groups.get(groupId);
+    const group = this.#partitions.get(groupId);
     if (!group) {
       return {
         errorCode: ErrorCode.NONE,
@@ -433,13 +313,13 @@ export class GroupCoordinator {
         name: t.name,
         partitions: t.partitions.map((p) => ({ partition: p.partition, errorCode })),
       }));
-    const route = this.#route(groupId, 'commit');
+    const route = this.#partitions.route(groupId, 'commit');
     if (!route.ok) return all(route.errorCode);
-    let group = this.#groups.get(groupId);
+    let group = this.#partitions.get(groupId);
     if (!group) {
       // Generation -1: a consumer that assigns partitions itself, using Kafka only for offsets.
       if (req.generationId >= 0) return all(ErrorCode.ILLEGAL_GENERATION);
-      group = this.#createGroup(groupId, route.owned);
+      group = this.#partitions.create(groupId, route.owned);
     }
     const error = group.validateOffsetCommit(req.generationId, req.memberId, req.groupInstanceId);
     if (error !== ErrorCode.NONE) return all(error);
@@ -488,7 +368,7 @@ export class GroupCoordinator {
     const code = offsetWriteError(await this.#append(route.owned, records));
     for (const a of accepted) a.result.errorCode = code;
     // The group may have been deleted (or unloaded) while the write was in flight.
-    if (code === ErrorCode.NONE && this.#groups.get(groupId) === group) {
+    if (code === ErrorCode.NONE && this.#partitions.get(groupId) === group) {
       for (const a of accepted) group.offsets.set(a.topic, a.partition, a.value);
       this.#d.metrics?.offsetCommits.inc(accepted.length);
     }
@@ -496,9 +376,9 @@ export class GroupCoordinator {
   }
 
   fetchOffsets(groupId: string, topics: Array<{ name: string; partitions: number[] }> | null): FetchResult {
-    const route = this.#route(groupId, 'fetch');
+    const route = this.#partitions.route(groupId, 'fetch');
     if (!route.ok) return { errorCode: route.errorCode, topics: [] };
-    const offsets = this.#groups.get(groupId)?.offsets;
+    const offsets = this.#partitions.get(groupId)?.offsets;
     const fetched = (partition: number, o: CommittedOffset | undefined): FetchedPartition => ({
       partition,
       offset: o?.offset ?? -1n,
@@ -528,9 +408,9 @@ export class GroupCoordinator {
     groupId: string,
     topics: Array<{ name: string; partitions: number[] }>,
   ): Promise<{ errorCode: number; topics: PartitionErrors }> {
-    const route = this.#route(groupId, 'delete');
+    const route = this.#partitions.route(groupId, 'delete');
     if (!route.ok) return { errorCode: route.errorCode, topics: [] };
-    const group = this.#groups.get(groupId);
+    const group = this.#partitions.get(groupId);
     if (!group || group.state === 'Dead') return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] };
     const active = group.state !== 'Empty';
     if (active && group.protocolType !== CONSUMER_PROTOCOL_TYPE) {
@@ -564,10 +444,10 @@ export class GroupCoordinator {
   // --- describing, listing, deleting groups ----------------------------------------------------
 
   describeGroup(groupId: string): { errorCode: number } & GroupDescription {
-    const route = this.#route(groupId, 'describe');
+    const route = this.#partitions.route(groupId, 'describe');
     if (!route.ok)
       return { errorCode: route.errorCode, state: 'Dead', protocolType: '', protocolData: '', members: [] };
-    const group = this.#groups.get(groupId);
+    const group = this.#partitions.get(groupId);
     if (!group)
       return { errorCode: ErrorCode.NONE, state: 'Dead', protocolType: '', protocolData: '', members: [] };
     return { errorCode: ErrorCode.NONE, ...group.describe() };
@@ -576,15 +456,15 @@ export class GroupCoordinator {
   /** Groups coordinated here, filtered by state and type (both case-insensitive; empty: all). */
   listGroups(states: string[], types: string[]): { errorCode: number; groups: ListedGroup[] } {
     if (this.#closed) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, groups: [] };
-    this.#follow();
-    const loading = [...this.#owned.values()].some((o) => o.status === 'loading');
+    this.#partitions.follow();
+    const loading = this.#partitions.loading;
     const wantStates = new Set(states.map((s) => s.toLowerCase()));
     // Every group here is a classic group; a filter without 'classic' matches none of them.
     if (types.length > 0 && !types.some((t) => t.toLowerCase() === 'classic')) {
       return { errorCode: loading ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : ErrorCode.NONE, groups: [] };
     }
     const groups: ListedGroup[] = [];
-    for (const g of this.#groups.values()) {
+    for (const g of this.#partitions.groups()) {
       if (g.state === 'Dead') continue;
       if (wantStates.size > 0 && !wantStates.has(g.state.toLowerCase())) continue;
       groups.push({ groupId: g.groupId, protocolType: g.protocolType ?? '', state: g.state });
@@ -597,13 +477,13 @@ export class GroupCoordinator {
   }
 
   async #deleteGroup(groupId: string): Promise<{ groupId: string; errorCode: number }> {
-    const route = this.#route(groupId, 'delete');
+    const route = this.#partitions.route(groupId, 'delete');
     if (!route.ok) return { groupId, errorCode: route.errorCode };
-    const group = this.#groups.get(groupId);
+    const group = this.#partitions.get(groupId);
     if (!group || group.state === 'Dead') return { groupId, errorCode: ErrorCode.GROUP_ID_NOT_FOUND };
     if (group.state !== 'Empty') return { groupId, errorCode: ErrorCode.NON_EMPTY_GROUP };
     const tombstones = this.#tombstones(group, [...group.offsets.entries()], true);
-    this.#removeGroup(group);
+    this.#partitions.remove(group);
     this.#log.info({ group: groupId }, 'Deleted group');
     const code = groupWriteError(await this.#append(route.owned, tombstones));
     return { groupId, errorCode: code };
@@ -651,12 +531,9 @@ export class GroupCoordinator {
     const now = this.#d.clock.now();
     let removedOffsets = 0;
     let removedGroups = 0;
-    for (const owned of this.#owned.values()) {
-      if (owned.status !== 'active') continue;
+    for (const { owned, groups } of this.#partitions.active()) {
       const records: CoordinatorRecord[] = [];
-      for (const id of [...owned.groups]) {
-        const group = this.#groups.get(id);
-        if (!group) continue;
+      for (const group of groups) {
         const expired = expiredOffsets({
           offsets: group.offsets,
           state: group.state,
@@ -672,7 +549,7 @@ export class GroupCoordinator {
         const forget = group.state === 'Empty' && group.offsets.size === 0 && group.pendingMemberCount === 0;
         records.push(...this.#tombstones(group, expired, forget));
         if (forget) {
-          this.#removeGroup(group);
+          this.#partitions.remove(group);
           removedGroups++;
         }
       }
