@@ -201,9 +201,13 @@ export class Operator {
     this.#synced = true;
   }
 
-  /** Stops reconciling, releases the lease, stops the caches. */
-  stop(): Promise<void> {
-    return this.manager.stop();
+  /** Stops reconciling, releases the lease, stops the caches, closes the kept-alive connections. */
+  async stop(): Promise<void> {
+    try {
+      await this.manager.stop();
+    } finally {
+      this.client.close();
+    }
   }
 
   /** Every cache has been filled once: the process can serve readiness. */
