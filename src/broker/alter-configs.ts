@@ -8,7 +8,7 @@
  */
 import { ErrorCode } from '../protocol/error-codes.ts';
 import { brokerResourceId, ConfigResourceType } from './config-description.ts';
-import { topicNameError } from './metadata/image.ts';
+import { topicNameError } from '../controller/image.ts';
 import type { ConfigOp } from './metadata/local-controller.ts';
 import type { BrokerServices } from './services.ts';
 

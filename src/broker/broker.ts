@@ -21,7 +21,7 @@ import type { BrokerConfig, HostPort } from './config.ts';
 import type { GroupCoordinator } from './groups/coordinator.ts';
 import { brokerGroupCoordinator } from './groups/setup.ts';
 import { brokerHandlers } from './handlers/index.ts';
-import type { MetadataImage } from './metadata/image.ts';
+import type { MetadataImage } from '../controller/image.ts';
 import { LocalController, METADATA_FILE } from './metadata/local-controller.ts';
 import { serverMetrics } from './metrics.ts';
 import { registerLogGauges } from './metrics-collectors.ts';

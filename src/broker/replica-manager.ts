@@ -13,7 +13,7 @@ import type { Fs } from '../storage/fs.ts';
 import { writeFileAtomic } from '../storage/fs.ts';
 import type { LogManager } from '../storage/log-manager.ts';
 import type { PartitionLog } from '../storage/partition-log.ts';
-import type { MetadataImage, PartitionState, TopicState } from './metadata/image.ts';
+import type { MetadataImage, PartitionState, TopicState } from '../controller/image.ts';
 import { type EffectiveTopicConfig, resolveTopicConfig } from './topic-config.ts';
 
 export const PARTITION_METADATA_FILE = 'partition.metadata';

@@ -8,7 +8,7 @@ import type { Clock } from '../common/clock.ts';
 import type { Logger } from '../common/logger.ts';
 import type { BrokerConfig } from './config.ts';
 import type { GroupCoordinator } from './groups/coordinator.ts';
-import type { MetadataImage } from './metadata/image.ts';
+import type { MetadataImage } from '../controller/image.ts';
 import type { TopicAdmin } from './metadata/local-controller.ts';
 import type { ReplicaManager } from './replica-manager.ts';
 

@@ -5,7 +5,7 @@
  * topic re-created under the same name starts its counters from zero.
  */
 import type { Registry } from 'prom-client';
-import type { MetadataImage } from './metadata/image.ts';
+import type { MetadataImage } from '../controller/image.ts';
 
 interface TopicLabelled {
   readonly labelNames?: readonly string[];

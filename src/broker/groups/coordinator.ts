@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { type Clock, MAX_TIMER_DELAY_MS, type TimerHandle } from '../../common/clock.ts';
 import type { Logger } from '../../common/logger.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
-import type { MetadataImage } from '../metadata/image.ts';
+import type { MetadataImage } from '../../controller/image.ts';
 import type { TopicAdmin } from '../metadata/local-controller.ts';
 import {
   type ClassicGroup,

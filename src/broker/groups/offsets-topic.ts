@@ -4,7 +4,7 @@
  */
 import type { Logger } from '../../common/logger.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
-import type { MetadataImage, TopicState } from '../metadata/image.ts';
+import type { MetadataImage, TopicState } from '../../controller/image.ts';
 import type { TopicAdmin } from '../metadata/local-controller.ts';
 import { OFFSETS_TOPIC } from './records.ts';
 

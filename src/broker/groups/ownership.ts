@@ -8,7 +8,7 @@
 import type { Clock } from '../../common/clock.ts';
 import type { Logger } from '../../common/logger.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
-import type { MetadataImage } from '../metadata/image.ts';
+import type { MetadataImage } from '../../controller/image.ts';
 import { ClassicGroup, type GroupEnv } from './group.ts';
 import { offsetsPartitionFor } from './hash.ts';
 import { loadGroups } from './loader.ts';

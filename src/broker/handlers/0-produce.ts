@@ -51,7 +51,7 @@ import {
 import type { PartitionLog } from '../../storage/partition-log.ts';
 import { autoCreateTopic } from '../auto-create.ts';
 import { CLOSE_CONNECTION, NO_RESPONSE, type Handler, type RequestContext } from '../handler.ts';
-import type { PartitionState } from '../metadata/image.ts';
+import type { PartitionState } from '../../controller/image.ts';
 import { appendBatch, kafkaErrorOf } from '../produce-append.ts';
 import { produceMetrics, type ProduceMetrics } from '../produce-metrics.ts';
 import { ProducerStateManager } from '../producer-state-manager.ts';

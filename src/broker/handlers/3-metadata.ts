@@ -25,7 +25,7 @@ import {
 import { ZERO_UUID } from '../../protocol/primitives/index.ts';
 import { autoCreateTopic } from '../auto-create.ts';
 import type { Handler } from '../handler.ts';
-import { type TopicState, topicNameError } from '../metadata/image.ts';
+import { type TopicState, topicNameError } from '../../controller/image.ts';
 import type { BrokerServices } from '../services.ts';
 import { CLUSTER_OPERATIONS, NOT_REQUESTED, TOPIC_OPERATIONS } from '../authorized-operations.ts';
 

@@ -29,7 +29,7 @@ import {
   describeTopicConfigs,
 } from '../config-description.ts';
 import type { Handler } from '../handler.ts';
-import { topicNameError } from '../metadata/image.ts';
+import { topicNameError } from '../../controller/image.ts';
 import type { BrokerServices } from '../services.ts';
 
 export function describeConfigsHandler(

@@ -12,6 +12,13 @@ import { ErrorCode } from '../../protocol/error-codes.ts';
 import type { Fs } from '../../storage/fs.ts';
 import { writeFileAtomic } from '../../storage/fs.ts';
 import { SerialQueue } from '../../storage/serial-queue.ts';
+import type {
+  AdminError,
+  AdminResult,
+  ConfigOp,
+  CreateTopicRequest,
+  TopicAdmin,
+} from '../../controller/api.ts';
 import { checkTopicConfig, TOPIC_CONFIG_BY_NAME } from '../topic-config.ts';
 import {
   type BrokerEndpoint,
@@ -20,55 +27,18 @@ import {
   type PartitionState,
   topicNameError,
   type TopicState,
-} from './image.ts';
+} from '../../controller/image.ts';
 
 export const METADATA_FILE = 'metadata.json';
 const FORMAT = 1;
 
-/** A Kafka error answer: code plus a message for the client. */
-export interface AdminError {
-  errorCode: number;
-  errorMessage: string;
-}
-
-export type AdminResult<T> = ({ ok: true } & T) | ({ ok: false } & AdminError);
-
-export interface CreateTopicRequest {
-  name: string;
-  /** -1 = the broker's num.partitions (ignored when assignments are given). */
-  numPartitions: number;
-  /** -1 = the broker's default.replication.factor. */
-  replicationFactor: number;
-  /** Explicit replica lists, partition by partition. */
-  assignments: Array<{ partition: number; brokerIds: number[] }>;
-  configs: Record<string, string | null>;
-  internal?: boolean;
-}
-
-export type ConfigOp =
-  | { op: 'set'; name: string; value: string | null }
-  | { op: 'delete'; name: string }
-  | { op: 'append' | 'subtract'; name: string; value: string | null };
-
-/** What the cluster controller does for topics; the handlers only see this. */
-export interface TopicAdmin {
-  createTopic(req: CreateTopicRequest, validateOnly: boolean): Promise<AdminResult<{ topic: TopicState }>>;
-  deleteTopic(ref: { name: string } | { topicId: string }): Promise<AdminResult<{ topic: TopicState }>>;
-  createPartitions(
-    name: string,
-    count: number,
-    assignments: number[][] | null,
-    validateOnly: boolean,
-  ): Promise<AdminResult<{ topic: TopicState }>>;
-  /** Replaces every override (AlterConfigs) or applies operations (IncrementalAlterConfigs). */
-  alterTopicConfigs(
-    name: string,
-    change: { replace: Record<string, string | null> } | { ops: ConfigOp[] },
-    validateOnly: boolean,
-  ): Promise<AdminResult<{ topic: TopicState }>>;
-  /** Reserves `count` producer ids, never handed out again, and returns the first. */
-  allocateProducerIds(count: number): Promise<bigint>;
-}
+export type {
+  AdminError,
+  AdminResult,
+  ConfigOp,
+  CreateTopicRequest,
+  TopicAdmin,
+} from '../../controller/api.ts';
 
 interface PersistedState {
   format: number;
@@ -395,8 +365,12 @@ export class LocalController implements TopicAdmin {
     return {
       version: this.#state.version,
       clusterId: this.#state.clusterId,
+      controllerEpoch: 1,
       controllerId: this.#o.self.nodeId,
       brokers: [this.#o.self],
+      registrations: [
+        { ...this.#o.self, incarnationId: '', brokerEpoch: 1, fenced: false, shuttingDown: false },
+      ],
       ...indexTopics(this.#state.topics),
     };
   }
@@ -424,7 +398,14 @@ function listOp(
 }
 
 function newPartition(partition: number, replicas: number[]): PartitionState {
-  return { partition, leader: replicas[0], leaderEpoch: 0, replicas: [...replicas], isr: [...replicas] };
+  return {
+    partition,
+    leader: replicas[0],
+    leaderEpoch: 0,
+    partitionEpoch: 0,
+    replicas: [...replicas],
+    isr: [...replicas],
+  };
 }
 
 function parseState(text: string, path: string): PersistedState {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { leaderLogAtEpoch } from '../../../src/broker/fetch-leader.ts';
-import type { MetadataImage, PartitionState } from '../../../src/broker/metadata/image.ts';
+import type { MetadataImage, PartitionState } from '../../../src/controller/image.ts';
 import type { PartitionLookup, ReplicaManager } from '../../../src/broker/replica-manager.ts';
 import { ErrorCode } from '../../../src/protocol/error-codes.ts';
 
@@ -10,6 +10,7 @@ function services(ledHere: boolean) {
     partition: 0,
     leader: ledHere ? 1 : 2,
     leaderEpoch: 5,
+    partitionEpoch: 5,
     replicas: [1, 2],
     isr: [1, 2],
   };

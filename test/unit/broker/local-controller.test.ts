@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import type { MetadataImage } from '../../../src/broker/metadata/image.ts';
+import type { MetadataImage } from '../../../src/controller/image.ts';
 import {
   type CreateTopicRequest,
   LocalController,

@@ -1,0 +1,154 @@
+/**
+ * The contract between brokers and the controller: the requests a broker makes (registration,
+ * heartbeats, AlterPartition, controlled shutdown, topic administration forwarded from clients),
+ * the answers, and `ControllerLink`, what a broker holds to reach its controller — in the same
+ * process (a lone broker, ./embedded-link.ts) or over HTTP (./http-link.ts, served by
+ * ./http-server.ts). docs/adr/0015 argues HTTP+JSON with pushed images over Kafka's own RPCs.
+ *
+ * Kafka errors are data: a refusal carries Kafka's error code and a message for the client.
+ */
+import type { BrokerEndpoint, MetadataImage, PartitionState, TopicState } from './image.ts';
+
+/** A Kafka error answer: code plus a message for the client. */
+export interface AdminError {
+  errorCode: number;
+  errorMessage: string;
+}
+
+export type AdminResult<T> = ({ ok: true } & T) | ({ ok: false } & AdminError);
+
+export interface CreateTopicRequest {
+  name: string;
+  /** -1 = the controller's num.partitions (ignored when assignments are given). */
+  numPartitions: number;
+  /** -1 = the controller's default.replication.factor. */
+  replicationFactor: number;
+  /** Explicit replica lists, partition by partition. */
+  assignments: Array<{ partition: number; brokerIds: number[] }>;
+  configs: Record<string, string | null>;
+  internal?: boolean;
+}
+
+export type ConfigOp =
+  | { op: 'set'; name: string; value: string | null }
+  | { op: 'delete'; name: string }
+  | { op: 'append' | 'subtract'; name: string; value: string | null };
+
+export type ConfigChange = { replace: Record<string, string | null> } | { ops: ConfigOp[] };
+
+/** What the controller does for topics; the broker's handlers only see this. */
+export interface TopicAdmin {
+  createTopic(req: CreateTopicRequest, validateOnly: boolean): Promise<AdminResult<{ topic: TopicState }>>;
+  deleteTopic(ref: { name: string } | { topicId: string }): Promise<AdminResult<{ topic: TopicState }>>;
+  createPartitions(
+    name: string,
+    count: number,
+    assignments: number[][] | null,
+    validateOnly: boolean,
+  ): Promise<AdminResult<{ topic: TopicState }>>;
+  /** Replaces every override (AlterConfigs) or applies operations (IncrementalAlterConfigs). */
+  alterTopicConfigs(
+    name: string,
+    change: ConfigChange,
+    validateOnly: boolean,
+  ): Promise<AdminResult<{ topic: TopicState }>>;
+  /** Reserves `count` producer ids, never handed out again, and returns the first. */
+  allocateProducerIds(count: number): Promise<bigint>;
+}
+
+export interface RegisterRequest extends BrokerEndpoint {
+  /** Fresh at every process start. */
+  incarnationId: string;
+  /** The cluster id this broker's data belongs to, or null for an empty data directory. */
+  clusterId: string | null;
+}
+
+export interface RegisterResponse {
+  brokerEpoch: number;
+  clusterId: string;
+  controllerEpoch: number;
+}
+
+export interface HeartbeatRequest {
+  nodeId: number;
+  brokerEpoch: number;
+  /** Logs recovered and the broker ready to serve: only then may it be unfenced. */
+  caughtUp: boolean;
+  /** Controlled shutdown asked for: move leaderships away and leave the ISRs. */
+  wantShutdown: boolean;
+}
+
+export interface HeartbeatResponse {
+  fenced: boolean;
+  /** Controlled shutdown: nothing is led here any more and no ISR needs this broker; it may exit. */
+  shutdownReady: boolean;
+}
+
+/** A leader asks to change a partition's ISR (Kafka's AlterPartition, KIP-497). */
+export interface AlterPartitionRequest {
+  nodeId: number;
+  brokerEpoch: number;
+  topicId: string;
+  partition: number;
+  /** The leader epoch and partition epoch the leader holds; a stale one is refused. */
+  leaderEpoch: number;
+  partitionEpoch: number;
+  newIsr: number[];
+}
+
+/** The partition as persisted (the new ISR and partition epoch), or Kafka's refusal. */
+export type AlterPartitionResult = AdminResult<{ state: PartitionState }>;
+
+/** What the broker runtime needs from whichever controller it has. */
+export interface ControllerLink {
+  readonly admin: TopicAdmin;
+  /**
+   * Registers (retrying while the controller is away), then delivers every newer image to
+   * `onImage`, in order, one at a time, and heartbeats. Resolves once the first image is applied.
+   */
+  start(o: {
+    self: BrokerEndpoint;
+    incarnationId: string;
+    clusterId: string | null;
+    onImage: (image: MetadataImage) => Promise<void>;
+  }): Promise<void>;
+  /** Logs are recovered: the broker may now be unfenced. */
+  markCaughtUp(): void;
+  alterPartition(req: Omit<AlterPartitionRequest, 'nodeId' | 'brokerEpoch'>): Promise<AlterPartitionResult>;
+  /**
+   * Controlled shutdown: asks the controller to move leaderships away and take this broker out of
+   * every ISR; resolves once it says so, or after `timeoutMs` (the controller may be away).
+   */
+  controlledShutdown(timeoutMs: number): Promise<void>;
+  /** Stops heartbeats and the image stream. */
+  close(): Promise<void>;
+}
+
+/** An image as JSON on the wire (maps as arrays). */
+export interface WireImage extends Omit<MetadataImage, 'topics' | 'topicsById'> {
+  topics: TopicState[];
+}
+
+/** The header every broker → controller request carries (`Authorization: Bearer <token>`). */
+export const TOKEN_HEADER = 'authorization';
+
+/**
+ * The controller as its servers see it (the HTTP server for remote brokers, the embedded link for a
+ * lone broker): every call runs on the controller's serial queue and answers only once the decision
+ * is persisted.
+ */
+export interface ControllerService extends TopicAdmin {
+  register(req: RegisterRequest): Promise<AdminResult<RegisterResponse>>;
+  heartbeat(req: HeartbeatRequest): Promise<AdminResult<HeartbeatResponse>>;
+  alterPartition(req: AlterPartitionRequest): Promise<AlterPartitionResult>;
+  /**
+   * The broker's session ended without a controlled shutdown: its image stream's connection closed,
+   * or the supervisor saw its process exit (a pod deleted, on Kubernetes). It is fenced at once
+   * unless it has registered again since (a newer broker epoch).
+   */
+  brokerLost(nodeId: number, brokerEpoch: number, reason: string): Promise<void>;
+  /** The current image. */
+  image(): MetadataImage;
+  /** Called with every new image, in order; returns the unsubscribe function. */
+  onImage(listener: (image: MetadataImage) => void): () => void;
+}
