@@ -56,6 +56,22 @@ export interface BrokerConfig {
   /** How long an idempotent producer may be silent before its state (sequences) is dropped. */
   producerIdExpirationMs: number;
   /**
+   * The controller's API (`tributary controller`, the operator); null: this broker runs alone with
+   * an embedded controller whose state is in its data directory.
+   */
+  controllerAddress: HostPort | null;
+  /** The shared secret every request to the controller carries; null when there is no controller. */
+  controllerToken: string | null;
+  /** A file holding the token (read at start), for a token mounted from a Secret. */
+  controllerTokenFile: string | null;
+  brokerHeartbeatIntervalMs: number;
+  /** A follower that has not caught up to the leader's log end for this long leaves the ISR. */
+  replicaLagTimeMaxMs: number;
+  replicaFetchWaitMaxMs: number;
+  replicaFetchMaxBytes: number;
+  /** Where a follower fetches from when its leader is unreachable, before it tries again. */
+  replicaFetchBackoffMs: number;
+  /**
    * Broker-wide defaults of topic configs, by their broker names (`log.retention.ms`), as validated
    * strings; src/broker/topic-config.ts resolves a topic's settings from them.
    */
@@ -228,6 +244,47 @@ const BROKER_PROPS = {
     'An idempotent producer silent this long is forgotten (its sequences are no longer checked).',
     { min: 1 },
   ),
+  controllerAddress: hostPortProp(
+    'controller.address',
+    null,
+    "The controller's HOST:PORT (`tributary controller`); unset, the broker runs alone with its own.",
+  ),
+  controllerToken: stringProp(
+    'controller.token',
+    null,
+    'The shared secret sent to the controller (better set as TRIBUTARY_CONTROLLER_TOKEN or a file).',
+  ),
+  controllerTokenFile: stringProp('controller.token.file', null, 'A file holding the controller token.'),
+  brokerHeartbeatIntervalMs: intProp(
+    'broker.heartbeat.interval.ms',
+    250,
+    'How often the broker tells the controller it is alive.',
+    { min: 10, max: 60000 },
+  ),
+  replicaLagTimeMaxMs: longProp(
+    'replica.lag.time.max.ms',
+    10000,
+    "A follower that has not reached the leader's log end for this long is taken out of the ISR.",
+    { min: 1 },
+  ),
+  replicaFetchWaitMaxMs: intProp(
+    'replica.fetch.wait.max.ms',
+    500,
+    'How long a follower fetch waits on the leader for new data.',
+    { min: 0 },
+  ),
+  replicaFetchMaxBytes: intProp(
+    'replica.fetch.max.bytes',
+    MiB,
+    'Bytes a follower fetch asks for per partition (at least one batch is always returned).',
+    { min: 1024 },
+  ),
+  replicaFetchBackoffMs: intProp(
+    'replica.fetch.backoff.ms',
+    200,
+    'Pause after a failed follower fetch before the next.',
+    { min: 0 },
+  ),
 } satisfies Record<keyof Omit<BrokerConfig, 'topicDefaults' | 'properties'>, PropertyDef>;
 
 /**
@@ -383,6 +440,14 @@ function resolve(raw: ReadonlyMap<string, string>): BrokerConfig {
     offsetsRetentionCheckIntervalMs: value(BROKER_PROPS.offsetsRetentionCheckIntervalMs),
     offsetMetadataMaxBytes: value(BROKER_PROPS.offsetMetadataMaxBytes),
     producerIdExpirationMs: value(BROKER_PROPS.producerIdExpirationMs),
+    controllerAddress: value(BROKER_PROPS.controllerAddress),
+    controllerToken: value(BROKER_PROPS.controllerToken) || null,
+    controllerTokenFile: value(BROKER_PROPS.controllerTokenFile) || null,
+    brokerHeartbeatIntervalMs: value(BROKER_PROPS.brokerHeartbeatIntervalMs),
+    replicaLagTimeMaxMs: value(BROKER_PROPS.replicaLagTimeMaxMs),
+    replicaFetchWaitMaxMs: value(BROKER_PROPS.replicaFetchWaitMaxMs),
+    replicaFetchMaxBytes: value(BROKER_PROPS.replicaFetchMaxBytes),
+    replicaFetchBackoffMs: value(BROKER_PROPS.replicaFetchBackoffMs),
     topicDefaults,
     properties: raw,
   };
