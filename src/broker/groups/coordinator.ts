@@ -184,6 +184,11 @@ export class GroupCoordinator {
     this.#scheduleRetention();
   }
 
+  /** A new image was applied: load the offsets partitions now led here, unload those no longer led. */
+  follow(): void {
+    if (!this.#closed) this.#partitions.follow();
+  }
+
   /** Resolves once every offsets partition being loaded has been loaded (or failed to). */
   loaded(): Promise<void> {
     return this.#partitions.loaded();

@@ -1,0 +1,80 @@
+/**
+ * Topic administration as the broker's handlers need it: answered only once this broker has applied
+ * an image that shows the change. The controller answers once the change is persisted and published,
+ * but its image reaches each broker on its own stream; a handler that created a topic and then reads
+ * the image (Metadata's auto-creation, CreateTopics' answer with the configs) must see the topic.
+ */
+import type { Clock } from '../../common/clock.ts';
+import type { AdminResult, TopicAdmin } from '../../controller/api.ts';
+import type { MetadataImage, TopicState } from '../../controller/image.ts';
+
+export interface AppliedAdminOptions {
+  admin: TopicAdmin;
+  clock: Clock;
+  /** The image this broker serves. */
+  image: () => MetadataImage;
+  /** Subscribes to applied images; returns the unsubscribe function. */
+  onApplied: (listener: () => void) => () => void;
+  /** How long to wait for the image before answering anyway (the change is persisted either way). */
+  timeoutMs?: number;
+}
+
+type TopicResult = AdminResult<{ topic: TopicState }>;
+
+export function appliedAdmin(o: AppliedAdminOptions): TopicAdmin {
+  const timeoutMs = o.timeoutMs ?? 5000;
+  const until = (seen: (image: MetadataImage) => boolean): Promise<void> => {
+    if (seen(o.image())) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        unsubscribe();
+        o.clock.clearTimeout(timer);
+        resolve();
+      };
+      const unsubscribe = o.onApplied(() => {
+        if (seen(o.image())) done();
+      });
+      const timer = o.clock.setTimeout(done, timeoutMs);
+    });
+  };
+  const applied = async (
+    result: Promise<TopicResult>,
+    validateOnly: boolean,
+    seen: (t: TopicState, image: MetadataImage) => boolean,
+  ): Promise<TopicResult> => {
+    const r = await result;
+    if (r.ok && !validateOnly) await until((image) => seen(r.topic, image));
+    return r;
+  };
+  const current = (t: TopicState, image: MetadataImage): TopicState | undefined => {
+    const found = image.topicsById.get(t.topicId);
+    return found?.name === t.name ? found : undefined;
+  };
+  return {
+    createTopic: (req, validateOnly) =>
+      applied(
+        o.admin.createTopic(req, validateOnly),
+        validateOnly,
+        (t, image) => current(t, image) !== undefined,
+      ),
+    deleteTopic: (ref) =>
+      applied(o.admin.deleteTopic(ref), false, (t, image) => !image.topicsById.has(t.topicId)),
+    createPartitions: (name, count, assignments, validateOnly) =>
+      applied(
+        o.admin.createPartitions(name, count, assignments, validateOnly),
+        validateOnly,
+        (t, image) => (current(t, image)?.partitions.length ?? 0) >= t.partitions.length,
+      ),
+    alterTopicConfigs: (name, change, validateOnly) =>
+      applied(o.admin.alterTopicConfigs(name, change, validateOnly), validateOnly, (t, image) => {
+        const found = current(t, image);
+        return found !== undefined && sameConfigs(found.configs, t.configs);
+      }),
+    allocateProducerIds: (count) => o.admin.allocateProducerIds(count),
+  };
+}
+
+function sameConfigs(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
+}
