@@ -32,7 +32,11 @@ import { CLUSTER_OPERATIONS, NOT_REQUESTED, TOPIC_OPERATIONS } from '../authoriz
 /** Kafka's internal topics: reported as internal even before they exist, and never auto-created. */
 const INTERNAL_TOPICS = new Set(['__consumer_offsets', '__transaction_state']);
 
-function topicAnswer(t: TopicState): MetadataResponseTopic {
+/**
+ * A topic as clients see it. Replicas on brokers that are fenced (dead, or not yet caught up after a
+ * restart) are listed as offline (v5+), as Kafka lists replicas on brokers it does not see alive.
+ */
+function topicAnswer(t: TopicState, live: ReadonlySet<number>): MetadataResponseTopic {
   return {
     errorCode: ErrorCode.NONE,
     name: t.name,
@@ -45,7 +49,7 @@ function topicAnswer(t: TopicState): MetadataResponseTopic {
       leaderEpoch: p.leaderEpoch,
       replicaNodes: [...p.replicas],
       isrNodes: [...p.isr],
-      offlineReplicas: [],
+      offlineReplicas: p.replicas.filter((id) => !live.has(id)),
     })),
     topicAuthorizedOperations: NOT_REQUESTED,
   };
@@ -63,10 +67,11 @@ function errorAnswer(errorCode: number, name: string | null, topicId = ZERO_UUID
 }
 
 export function metadataHandler(s: BrokerServices): Handler<MetadataRequest, MetadataResponse> {
+  const liveBrokers = (): ReadonlySet<number> => new Set(s.metadata().brokers.map((b) => b.nodeId));
   /** A topic asked for by name: its state, created first when allowed, or the error to answer. */
   async function byName(name: string, autoCreate: boolean): Promise<MetadataResponseTopic> {
     const known = s.metadata().topics.get(name);
-    if (known) return topicAnswer(known);
+    if (known) return topicAnswer(known, liveBrokers());
     if (topicNameError(name) !== null) return errorAnswer(ErrorCode.INVALID_TOPIC_EXCEPTION, name);
     // The internal topics need their own partitions and configs; whoever owns them creates them.
     if (!autoCreate || INTERNAL_TOPICS.has(name)) {
@@ -75,14 +80,15 @@ export function metadataHandler(s: BrokerServices): Handler<MetadataRequest, Met
     const error = await autoCreateTopic(s, name);
     const created = s.metadata().topics.get(name);
     return error === null && created
-      ? topicAnswer(created)
+      ? topicAnswer(created, liveBrokers())
       : errorAnswer(error ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name);
   }
 
   async function answerTopics(request: MetadataRequest, v: number): Promise<MetadataResponseTopic[]> {
     const asked = request.topics;
     if (asked === null || (v === 0 && asked.length === 0)) {
-      return [...s.metadata().topics.values()].map(topicAnswer);
+      const live = liveBrokers();
+      return [...s.metadata().topics.values()].map((t) => topicAnswer(t, live));
     }
     if (v < 12 && asked.some((t) => t.name === null || t.topicId !== ZERO_UUID)) {
       // Kafka refuses the whole request, answering each topic with the error.
@@ -97,7 +103,11 @@ export function metadataHandler(s: BrokerServices): Handler<MetadataRequest, Met
       seen.add(key);
       if (t.topicId !== ZERO_UUID) {
         const found = s.metadata().topicsById.get(t.topicId);
-        answers.push(found ? topicAnswer(found) : errorAnswer(ErrorCode.UNKNOWN_TOPIC_ID, null, t.topicId));
+        answers.push(
+          found
+            ? topicAnswer(found, liveBrokers())
+            : errorAnswer(ErrorCode.UNKNOWN_TOPIC_ID, null, t.topicId),
+        );
       } else if (t.name === null) {
         answers.push(errorAnswer(ErrorCode.INVALID_REQUEST, null));
       } else {
