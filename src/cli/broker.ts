@@ -151,6 +151,7 @@ export async function runBroker(role: Role, args: string[]): Promise<number> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  exitWithParent(logger, () => stop('parent exited'));
 
   try {
     const addr = await broker.start();
@@ -166,6 +167,23 @@ export async function runBroker(role: Role, args: string[]): Promise<number> {
   }
   await stopped;
   return 0;
+}
+
+/**
+ * A child of `tributary dev` gets a pipe on stdin and TRIBUTARY_EXIT_WITH_PARENT=1: when the pipe
+ * closes, the supervisor is gone (even SIGKILLed, which no signal handler sees), and so must we be.
+ * The stop is the usual clean one, cut short after a few seconds.
+ */
+export function exitWithParent(logger: Logger, stop: () => void): void {
+  if (process.env['TRIBUTARY_EXIT_WITH_PARENT'] !== '1') return;
+  const gone = (): void => {
+    logger.warn('The supervising process exited; stopping');
+    stop();
+    setTimeout(() => process.exit(1), 5000).unref();
+  };
+  process.stdin.once('end', gone);
+  process.stdin.once('close', gone);
+  process.stdin.resume();
 }
 
 function startHint(err: unknown, kafkaPort: number, adminPort: number): string {
