@@ -151,7 +151,7 @@ export async function runBroker(role: Role, args: string[]): Promise<number> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  exitWithParent(logger, () => stop('parent exited'));
+  const releaseStdin = exitWithParent(logger, () => stop('parent exited'));
 
   try {
     const addr = await broker.start();
@@ -166,6 +166,7 @@ export async function runBroker(role: Role, args: string[]): Promise<number> {
     return 1;
   }
   await stopped;
+  releaseStdin();
   return 0;
 }
 
@@ -174,8 +175,8 @@ export async function runBroker(role: Role, args: string[]): Promise<number> {
  * closes, the supervisor is gone (even SIGKILLed, which no signal handler sees), and so must we be.
  * The stop is the usual clean one, cut short after a few seconds.
  */
-export function exitWithParent(logger: Logger, stop: () => void): void {
-  if (process.env['TRIBUTARY_EXIT_WITH_PARENT'] !== '1') return;
+export function exitWithParent(logger: Logger, stop: () => void): () => void {
+  if (process.env['TRIBUTARY_EXIT_WITH_PARENT'] !== '1') return () => undefined;
   const gone = (): void => {
     logger.warn('The supervising process exited; stopping');
     stop();
@@ -184,6 +185,12 @@ export function exitWithParent(logger: Logger, stop: () => void): void {
   process.stdin.once('end', gone);
   process.stdin.once('close', gone);
   process.stdin.resume();
+  // Once stopped, the open stdin must not keep the process alive.
+  return () => {
+    process.stdin.off('end', gone);
+    process.stdin.off('close', gone);
+    process.stdin.destroy();
+  };
 }
 
 function startHint(err: unknown, kafkaPort: number, adminPort: number): string {
