@@ -163,6 +163,7 @@ export async function runBroker(role: Role, args: string[]): Promise<number> {
       `tributary ${role}: could not start: ${startHint(err, config.listener.port, config.adminListener.port)}`,
     );
     await broker.stop().catch(() => undefined);
+    releaseStdin();
     return 1;
   }
   await stopped;
