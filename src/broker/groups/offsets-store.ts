@@ -32,7 +32,11 @@ export interface OffsetsLog {
    * watermark), with a Kafka error code: 0 when written.
    */
   append(records: CoordinatorRecord[]): Promise<number>;
-  /** Calls `onRecord` with every record from the log start to the high watermark, in order. */
+  /**
+   * Calls `onRecord` with every record from the log start to the log end, in order. A new leader's
+   * whole log is what the partition holds (followers truncate to it), so loading stops at the log
+   * end, not at a high watermark that may not have caught up yet (as Kafka's coordinator loads).
+   */
   load(onRecord: (record: CoordinatorRecord) => void): Promise<void>;
 }
 
@@ -72,12 +76,9 @@ export function partitionOffsetsLog(o: PartitionOffsetsLogOptions): OffsetsLog {
         throw new Error(`offsets partition ${o.partition} is not led here (error ${lookup.errorCode})`);
       const log = lookup.log;
       let offset = log.logStartOffset;
-      const end = log.highWatermark;
+      const end = log.logEndOffset;
       while (offset < end) {
-        const { records } = await log.read(offset, {
-          maxBytes: LOAD_READ_BYTES,
-          isolation: 'high-watermark',
-        });
+        const { records } = await log.read(offset, { maxBytes: LOAD_READ_BYTES, isolation: 'log-end' });
         if (records.length === 0) break;
         let at = 0;
         while (at < records.length) {

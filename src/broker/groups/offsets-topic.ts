@@ -39,9 +39,13 @@ export class OffsetsTopic {
 
   async #create(): Promise<TopicState | null> {
     const o = this.#o;
-    const brokers = o.metadata().brokers.length;
     // A cluster smaller than the configured factor still gets groups (Kafka would refuse until it
-    // grows); the factor is capped, with a warning, rather than groups not working at all.
+    // grows); the factor is capped, with a warning, rather than groups not working at all. The cap
+    // counts every registered broker, live or not: a cluster still starting (or with one broker
+    // restarting) must not get an offsets topic with fewer replicas for ever. Until enough brokers
+    // are live the creation fails and the client is told COORDINATOR_NOT_AVAILABLE, and retries.
+    const image = o.metadata();
+    const brokers = Math.max(image.registrations.length, image.brokers.length);
     const rf = Math.min(o.replicationFactor, Math.max(brokers, 1));
     if (rf < o.replicationFactor) {
       o.log.warn(
@@ -66,6 +70,12 @@ export class OffsetsTopic {
     );
     if (result.ok) {
       o.log.info({ partitions: o.partitions, replicationFactor: rf }, 'Created the offsets topic');
+    } else if (result.errorCode === ErrorCode.INVALID_REPLICATION_FACTOR) {
+      o.log.info(
+        { replicationFactor: rf, live: image.brokers.length },
+        'Waiting for more live brokers before creating the offsets topic',
+      );
+      return null;
     } else if (result.errorCode !== ErrorCode.TOPIC_ALREADY_EXISTS) {
       o.log.error(
         { errorCode: result.errorCode, message: result.errorMessage },
