@@ -3,9 +3,13 @@
  * an image that shows the change. The controller answers once the change is persisted and published,
  * but its image reaches each broker on its own stream; a handler that created a topic and then reads
  * the image (Metadata's auto-creation, CreateTopics' answer with the configs) must see the topic.
+ *
+ * A partition count or replication factor of -1 ("the default") is the broker's num.partitions and
+ * default.replication.factor, resolved here as a Kafka broker resolves it, so every broker of a
+ * cluster configured alike creates alike whichever controller answers.
  */
 import type { Clock } from '../../common/clock.ts';
-import type { AdminResult, TopicAdmin } from '../../controller/api.ts';
+import type { AdminResult, CreateTopicRequest, TopicAdmin } from '../../controller/api.ts';
 import type { MetadataImage, TopicState } from '../../controller/image.ts';
 
 export interface AppliedAdminOptions {
@@ -17,6 +21,7 @@ export interface AppliedAdminOptions {
   onApplied: (listener: () => void) => () => void;
   /** How long to wait for the image before answering anyway (the change is persisted either way). */
   timeoutMs?: number;
+  defaults: { numPartitions: number; replicationFactor: number };
 }
 
 type TopicResult = AdminResult<{ topic: TopicState }>;
@@ -71,6 +76,15 @@ export function appliedAdmin(o: AppliedAdminOptions): TopicAdmin {
         return found !== undefined && sameConfigs(found.configs, t.configs);
       }),
     allocateProducerIds: (count) => o.admin.allocateProducerIds(count),
+  };
+}
+
+function withDefaults(req: CreateTopicRequest, d: AppliedAdminOptions['defaults']): CreateTopicRequest {
+  if (req.assignments.length > 0) return req;
+  return {
+    ...req,
+    numPartitions: req.numPartitions === -1 ? d.numPartitions : req.numPartitions,
+    replicationFactor: req.replicationFactor === -1 ? d.replicationFactor : req.replicationFactor,
   };
 }
 
