@@ -58,7 +58,7 @@ export function appliedAdmin(o: AppliedAdminOptions): TopicAdmin {
   return {
     createTopic: (req, validateOnly) =>
       applied(
-        o.admin.createTopic(req, validateOnly),
+        o.admin.createTopic(withDefaults(req, o.defaults), validateOnly),
         validateOnly,
         (t, image) => current(t, image) !== undefined,
       ),

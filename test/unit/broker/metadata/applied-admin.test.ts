@@ -1,0 +1,105 @@
+import { describe, expect, it } from '@jest/globals';
+import { appliedAdmin } from '../../../../src/broker/metadata/applied-admin.ts';
+import { FakeClock } from '../../../../src/common/clock.ts';
+import type { CreateTopicRequest, TopicAdmin } from '../../../../src/controller/api.ts';
+import { indexTopics, type MetadataImage, type TopicState } from '../../../../src/controller/image.ts';
+
+const topic: TopicState = {
+  name: 'orders',
+  topicId: 'AAAAAAAAAAAAAAAAAAAAAQ',
+  internal: false,
+  partitions: [{ partition: 0, leader: 0, leaderEpoch: 0, partitionEpoch: 0, replicas: [0], isr: [0] }],
+  configs: {},
+};
+
+function imageWith(topics: TopicState[], version: number): MetadataImage {
+  return {
+    version,
+    controllerEpoch: 1,
+    clusterId: 'c',
+    controllerId: 0,
+    brokers: [],
+    registrations: [],
+    ...indexTopics(topics),
+  };
+}
+
+/** A controller that answers at once, and a broker whose image arrives when the test says. */
+function setup() {
+  const clock = new FakeClock();
+  let image = imageWith([], 1);
+  const listeners = new Set<() => void>();
+  const requests: CreateTopicRequest[] = [];
+  const controller = {
+    createTopic: (req: CreateTopicRequest) => {
+      requests.push(req);
+      return Promise.resolve({ ok: true as const, topic });
+    },
+  } as unknown as TopicAdmin;
+  const admin = appliedAdmin({
+    admin: controller,
+    clock,
+    image: () => image,
+    onApplied: (l) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+    defaults: { numPartitions: 6, replicationFactor: 3 },
+  });
+  const apply = (next: MetadataImage): void => {
+    image = next;
+    for (const l of [...listeners]) l();
+  };
+  return { clock, admin, apply, requests, listeners };
+}
+
+const create = (over: Partial<CreateTopicRequest> = {}): CreateTopicRequest => ({
+  name: 'orders',
+  numPartitions: -1,
+  replicationFactor: -1,
+  assignments: [],
+  configs: {},
+  ...over,
+});
+
+describe('broker admin > answers once the change is in this broker’s image', () => {
+  it('holds a created topic’s answer until an image with the topic is applied', async () => {
+    const { admin, apply, listeners } = setup();
+    let answered = false;
+    const pending = admin.createTopic(create(), false).then((r) => (answered = true) && r);
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(answered).toBe(false);
+    apply(imageWith([], 2));
+    await Promise.resolve();
+    expect(answered).toBe(false);
+    apply(imageWith([topic], 3));
+    expect((await pending).ok).toBe(true);
+    expect(listeners.size).toBe(0);
+  });
+
+  it('answers after the timeout when no image shows the change', async () => {
+    const { admin, clock } = setup();
+    const pending = admin.createTopic(create(), false);
+    await Promise.resolve();
+    await Promise.resolve();
+    clock.advance(5000);
+    expect((await pending).ok).toBe(true);
+  });
+
+  it('does not wait for a validate-only request', async () => {
+    const { admin } = setup();
+    expect((await admin.createTopic(create(), true)).ok).toBe(true);
+  });
+
+  it('resolves -1 partitions and replication factor with the broker’s defaults', async () => {
+    const { admin, apply, requests } = setup();
+    apply(imageWith([topic], 2));
+    await admin.createTopic(create(), false);
+    await admin.createTopic(create({ numPartitions: 2, replicationFactor: 1 }), false);
+    expect(requests.map((r) => [r.numPartitions, r.replicationFactor])).toEqual([
+      [6, 3],
+      [2, 1],
+    ]);
+  });
+});
