@@ -2,6 +2,7 @@
  * `Topic`: a Kafka topic of a Cluster, and (in its status) the state of its partitions, which the
  * operator keeps as the metadata controller (DESIGN.md: "partition state lives in Topic.status").
  */
+import type { PartitionState as ImagePartitionState } from '../../controller/image.ts';
 import Type, { type Static } from 'typebox';
 import { ClusterRef, ConfigMap, TOPIC_NAME_MAX_LENGTH, TopicName, statusOf } from './meta.ts';
 import { defineResource, type ResourceObject } from './resource.ts';
@@ -95,6 +96,13 @@ export const PartitionState = Type.Object(
   CLOSED,
 );
 export type PartitionState = Static<typeof PartitionState>;
+
+/**
+ * Topic.status holds the controller's own partition state (src/controller/image.ts): the two types
+ * must be the same, or this line stops compiling.
+ */
+export const PARTITION_STATUS_IS_THE_IMAGE: SameType<PartitionState, ImagePartitionState> = true;
+type SameType<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 
 export const TopicStatus = statusOf(
   {
