@@ -130,8 +130,12 @@ export class FakeControllerService implements ControllerService {
     return this.current;
   }
   onImage(listener: (image: MetadataImage) => void): () => void {
+    this.#record('subscribe');
     this.#listeners.add(listener);
-    return () => void this.#listeners.delete(listener);
+    return () => {
+      this.#listeners.delete(listener);
+      this.#record('unsubscribe');
+    };
   }
   async createTopic(req: CreateTopicRequest, validateOnly: boolean) {
     this.#record('createTopic', req, validateOnly);
