@@ -10,6 +10,10 @@
  * when the test process exits, and by a watchdog shell if the test process is itself killed.
  * {@link startServerProcess} is the same process handling for other servers (the Tributary broker in
  * bench/vs-kafka.ts and the interop tests).
+ *
+ * `startKafkaCluster()` is the replicated counterpart: N brokers and one dedicated KRaft controller,
+ * each its own JVM, with nodes that can be signalled (SIGKILL, SIGSTOP…) and started again one by one
+ * (bench/replication.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -177,6 +181,8 @@ export interface ServerProcess {
   stop(graceMs?: number): Promise<void>;
   /** The last lines of the log. */
   logTail(lines?: number): string;
+  /** Resolves once the process has exited (whoever ended it), keeping the event loop alive till then. */
+  exited(): Promise<void>;
 }
 
 const live = new Set<ChildProcess>();
@@ -230,7 +236,7 @@ export function startServerProcess(options: {
     { stdio: 'ignore', detached: true },
   );
   watchdog.unref();
-  const exited = once(child, 'exit');
+  const exited = once(child, 'exit').then(() => undefined);
   const alive = (): boolean => child.exitCode === null && child.signalCode === null;
   const logTail = (lines = 30): string =>
     existsSync(options.logFile) ? tail(readFileSync(options.logFile, 'utf8'), lines) : '';
@@ -241,6 +247,10 @@ export function startServerProcess(options: {
     logFile: options.logFile,
     alive,
     logTail,
+    exited() {
+      child.ref(); // whoever waits for the exit keeps the event loop alive until it comes
+      return exited;
+    },
     async waitReady(ready, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
@@ -429,6 +439,230 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     throw err;
   }
   return { bootstrap: `127.0.0.1:${port}`, port, controllerPort, pid: server.pid, dataDir, logFile, stop };
+}
+
+// --- Apache Kafka, replicated ---------------------------------------------------------------------
+
+/** The dedicated controller's node id (the brokers are 0..N-1, as in `tributary dev`). */
+export const KAFKA_CONTROLLER_NODE_ID = 100;
+
+export interface StartKafkaClusterOptions {
+  /** Brokers (default 3). */
+  brokers?: number;
+  /** Root of every node's data (`<root>/node-<id>`); default a fresh temp dir, removed on stop. */
+  dataDir?: string;
+  /** Heap of each broker in MiB (default 1024, as kafka-server-start.sh); the controller gets 512. */
+  heapMb?: number;
+  /** Broker settings added to (or replacing) the generated ones, on every broker. */
+  properties?: Record<string, string | number | boolean>;
+  /** Controller settings added to (or replacing) the generated ones. */
+  controllerProperties?: Record<string, string | number | boolean>;
+  /** How long to wait for each node (default 120 s: three JVMs start at once on few cores). */
+  readyTimeoutMs?: number;
+}
+
+export interface KafkaClusterBroker {
+  nodeId: number;
+  port: number;
+  /** `127.0.0.1:<port>` */
+  address: string;
+}
+
+export interface KafkaCluster {
+  /** Every broker's address, comma-separated (Java's bootstrap.servers). */
+  bootstrap: string;
+  brokers: readonly KafkaClusterBroker[];
+  controllerPort: number;
+  dataDir: string;
+  /** The node's JVM process id (a restart changes it); throws when it does not run. */
+  pid(nodeId: number): number;
+  alive(nodeId: number): boolean;
+  /** Sends `signal`; for one that ends a process (not SIGSTOP/SIGCONT), resolves once it has exited. */
+  signal(nodeId: number, signal: NodeJS.Signals): Promise<void>;
+  /** Starts a node that is not running again, on its ports and data; resolves once it is up. */
+  restart(nodeId: number): Promise<void>;
+  /** The node's log (stdout and stderr, appended across restarts). */
+  logFile(nodeId: number): string;
+  /** Controlled shutdown of every broker, then the controller; removes an own temp dir. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * server.properties of one node of a cluster of brokers 0..N-1 and one dedicated KRaft controller:
+ * replication factors and min ISR of the internal topics as a production cluster would set them.
+ */
+export function kafkaClusterNodeProperties(options: {
+  nodeId: number;
+  dataDir: string;
+  /** The broker's client port; absent for the controller. */
+  port?: number;
+  controllerPort: number;
+  brokers: number;
+  properties?: Record<string, string | number | boolean>;
+}): string {
+  const common = {
+    'node.id': options.nodeId,
+    'controller.quorum.voters': `${KAFKA_CONTROLLER_NODE_ID}@127.0.0.1:${options.controllerPort}`,
+    'controller.listener.names': 'CONTROLLER',
+    'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    'log.dirs': join(options.dataDir, 'kraft-logs'),
+  };
+  const rf = Math.min(3, options.brokers);
+  const role =
+    options.port === undefined
+      ? { 'process.roles': 'controller', listeners: `CONTROLLER://127.0.0.1:${options.controllerPort}` }
+      : {
+          'process.roles': 'broker',
+          listeners: `PLAINTEXT://127.0.0.1:${options.port}`,
+          'advertised.listeners': `PLAINTEXT://127.0.0.1:${options.port}`,
+          'inter.broker.listener.name': 'PLAINTEXT',
+          'default.replication.factor': rf,
+          'offsets.topic.replication.factor': rf,
+          'transaction.state.log.replication.factor': rf,
+          'transaction.state.log.min.isr': Math.min(2, rf),
+          'group.initial.rebalance.delay.ms': 0,
+        };
+  const props = { ...common, ...role, ...options.properties };
+  return Object.entries(props)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join('\n')
+    .concat('\n');
+}
+
+interface ClusterNode {
+  nodeId: number;
+  config: string;
+  logFile: string;
+  heapMb: number;
+  /** The port that accepts connections once the node is up. */
+  port: number;
+  server?: ServerProcess;
+}
+
+/** Starts brokers 0..N-1 and a dedicated KRaft controller on 127.0.0.1; see the module comment. */
+export async function startKafkaCluster(options: StartKafkaClusterOptions = {}): Promise<KafkaCluster> {
+  const classpath = await ensureKafkaJars();
+  const brokers = options.brokers ?? 3;
+  const ownDir = options.dataDir === undefined;
+  const root = options.dataDir ?? mkdtempSync(join(tmpdir(), 'tributary-apache-kafka-cluster-'));
+  const ports = await freePorts(brokers + 1);
+  const controllerPort = ports[brokers]!;
+  const clusterId = randomBytes(16).toString('base64url');
+  const nodes = new Map<number, ClusterNode>();
+  const ids = [KAFKA_CONTROLLER_NODE_ID, ...Array.from({ length: brokers }, (_, i) => i)];
+  for (const nodeId of ids) {
+    const isController = nodeId === KAFKA_CONTROLLER_NODE_ID;
+    const dataDir = join(root, `node-${nodeId}`);
+    mkdirSync(dataDir, { recursive: true });
+    const config = join(dataDir, 'server.properties');
+    const port = isController ? controllerPort : ports[nodeId]!;
+    writeFileSync(
+      config,
+      kafkaClusterNodeProperties({
+        nodeId,
+        dataDir,
+        port: isController ? undefined : port,
+        controllerPort,
+        brokers,
+        properties: isController ? options.controllerProperties : options.properties,
+      }),
+    );
+    const logFile = join(dataDir, 'kafka.log');
+    nodes.set(nodeId, {
+      nodeId,
+      config,
+      logFile,
+      port,
+      heapMb: isController ? 512 : (options.heapMb ?? 1024),
+    });
+  }
+  // One StorageTool run per node, in parallel: each is a JVM start.
+  await Promise.all(
+    [...nodes.values()].map((n) =>
+      runJavaClass(
+        'kafka.tools.StorageTool',
+        ['format', '--config', n.config, '--cluster-id', clusterId, '--ignore-formatted'],
+        { classpath, heapMb: 256, timeoutMs: 120_000 },
+      ),
+    ),
+  );
+
+  const readyTimeoutMs = options.readyTimeoutMs ?? 120_000;
+  const node = (nodeId: number): ClusterNode => {
+    const n = nodes.get(nodeId);
+    if (!n) throw new Error(`the Kafka cluster has no node ${nodeId}`);
+    return n;
+  };
+  const alive = (nodeId: number): boolean => node(nodeId).server?.alive() ?? false;
+  const start = async (nodeId: number): Promise<void> => {
+    const n = node(nodeId);
+    if (alive(nodeId)) throw new Error(`Kafka node ${nodeId} is already running`);
+    // The log is appended across restarts: only what this run wrote says it is up.
+    const from = existsSync(n.logFile) ? readFileSync(n.logFile).length : 0;
+    const server = startServerProcess({
+      name: `kafka-${nodeId}`,
+      command: javaBinary(),
+      args: [...kafkaJvmArgs(n.heapMb), '-cp', classpath, 'kafka.Kafka', n.config],
+      logFile: n.logFile,
+      cwd: dirname(n.config),
+    });
+    n.server = server;
+    await server.waitReady(
+      async () =>
+        readFileSync(n.logFile).subarray(from).toString('utf8').includes(STARTED_MESSAGE) &&
+        (await acceptsConnections(n.port)),
+      readyTimeoutMs,
+    );
+  };
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      // Brokers first (a controlled shutdown needs the controller), then the controller.
+      // A node left stopped (SIGSTOP) by a test could not shut down.
+      for (const n of nodes.values()) if (n.server?.alive()) process.kill(n.server.pid, 'SIGCONT');
+      await Promise.all(ids.slice(1).map((id) => node(id).server?.stop(20_000)));
+      await node(KAFKA_CONTROLLER_NODE_ID).server?.stop(20_000);
+      if (ownDir) rmSync(root, { recursive: true, force: true });
+    })();
+    return stopping;
+  };
+  try {
+    await start(KAFKA_CONTROLLER_NODE_ID);
+    await Promise.all(ids.slice(1).map(start));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    bootstrap: ids
+      .slice(1)
+      .map((id) => `127.0.0.1:${node(id).port}`)
+      .join(','),
+    brokers: ids.slice(1).map((nodeId) => ({
+      nodeId,
+      port: node(nodeId).port,
+      address: `127.0.0.1:${node(nodeId).port}`,
+    })),
+    controllerPort,
+    dataDir: root,
+    pid(nodeId) {
+      const server = node(nodeId).server;
+      if (!server?.alive()) throw new Error(`Kafka node ${nodeId} is not running`);
+      return server.pid;
+    },
+    alive,
+    async signal(nodeId, signal) {
+      const server = node(nodeId).server;
+      if (!server?.alive()) throw new Error(`Kafka node ${nodeId} is not running`);
+      process.kill(server.pid, signal);
+      if (signal === 'SIGSTOP' || signal === 'SIGCONT' || signal === 'SIGTSTP') return;
+      await server.exited();
+      await server.stop(0); // forgets the process and its watchdog
+    },
+    restart: start,
+    logFile: (nodeId) => node(nodeId).logFile,
+    stop,
+  };
 }
 
 function tail(text: string, lines: number): string {

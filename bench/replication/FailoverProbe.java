@@ -1,0 +1,74 @@
+/*
+ * The failover probe of bench/replication.ts: one Java producer (acks=all, idempotent) sending a
+ * small record to one partition every --interval-ms, and printing, per record, when it was sent and
+ * when its acknowledgement (or failure) came back, in microseconds since the epoch, so that the
+ * bench can set them against the moment it killed the partition's leader:
+ *
+ *   A <seq> <sentMicros> <ackedMicros> <offset>
+ *   E <seq> <sentMicros> <failedMicros> <exception class>
+ *
+ * The client's retry and reconnect back-offs are capped at 100 ms, the same for every broker
+ * measured: the failover time is then the brokers' and not the client's exponential back-off
+ * (1 s at most by default). Runs from source (Java 11+ single-file launch) on Kafka's classpath.
+ *
+ *   java -cp <kafka libs> FailoverProbe.java <bootstrap> <topic> <partition> <interval-ms>
+ */
+import java.io.PrintStream;
+import java.time.Instant;
+import java.util.Properties;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+public class FailoverProbe {
+  static long micros() {
+    Instant now = Instant.now();
+    return now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000;
+  }
+
+  public static void main(String[] args) throws Exception {
+    String bootstrap = args[0];
+    String topic = args[1];
+    int partition = Integer.parseInt(args[2]);
+    long intervalMs = Long.parseLong(args[3]);
+    Properties props = new Properties();
+    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    props.put(ProducerConfig.ACKS_CONFIG, "all");
+    props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+    props.put(ProducerConfig.LINGER_MS_CONFIG, "0");
+    props.put(ProducerConfig.RETRY_BACKOFF_MS_CONFIG, "20");
+    props.put(ProducerConfig.RETRY_BACKOFF_MAX_MS_CONFIG, "100");
+    props.put(ProducerConfig.RECONNECT_BACKOFF_MS_CONFIG, "20");
+    props.put(ProducerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, "100");
+    props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "120000");
+    props.put(ProducerConfig.CLIENT_ID_CONFIG, "tributary-failover-probe");
+    PrintStream out = new PrintStream(System.out, true, "UTF-8");
+    try (KafkaProducer<byte[], byte[]> producer =
+        new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
+      byte[] value = new byte[100];
+      // Runs until the bench kills it (its stdin closing is the other way out).
+      Thread stdinWatch = new Thread(() -> {
+        try {
+          while (System.in.read() >= 0) {}
+        } catch (Exception ignored) {
+        }
+        System.exit(0);
+      });
+      stdinWatch.setDaemon(true);
+      stdinWatch.start();
+      for (long seq = 0; ; seq++) {
+        final long s = seq;
+        final long sent = micros();
+        producer.send(new ProducerRecord<>(topic, partition, null, value), (meta, err) -> {
+          long at = micros();
+          synchronized (out) {
+            if (err == null) out.println("A " + s + " " + sent + " " + at + " " + meta.offset());
+            else out.println("E " + s + " " + sent + " " + at + " " + err.getClass().getSimpleName());
+          }
+        });
+        Thread.sleep(intervalMs);
+      }
+    }
+  }
+}
