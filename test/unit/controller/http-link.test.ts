@@ -115,12 +115,8 @@ describe('HttpLink > registration and images', () => {
     let attempts = 0;
     let enough!: () => void;
     const threeAttempts = new Promise<void>((resolve) => (enough = resolve));
-    const down = await blackHole(() => {
-      if (++attempts === 3) enough();
-    });
+    const port = await freePort();
     // A controller that accepts connections and resets them: each attempt fails at once.
-    const { port } = down;
-    await down.close();
     const refusing = net.createServer((s) => {
       s.destroy();
       if (++attempts === 3) enough();
