@@ -1,7 +1,7 @@
 /** A Controller on a FakeClock and an in-memory store, with brokers that register and heartbeat on request. */
 import { FakeClock } from '../../../src/common/clock.ts';
 import { createLogger } from '../../../src/common/logger.ts';
-import type { RegisterRequest } from '../../../src/controller/api.ts';
+import type { CreateTopicRequest, RegisterRequest } from '../../../src/controller/api.ts';
 import { Controller, type ControllerSettings } from '../../../src/controller/controller.ts';
 import type { MetadataImage } from '../../../src/controller/image.ts';
 import { type MetadataStore, MemoryStore } from '../../../src/controller/store.ts';
@@ -80,9 +80,6 @@ export async function openController(
   return h;
 }
 
-export function topicRequest(
-  name: string,
-  o: Partial<import('../../../src/controller/api.ts').CreateTopicRequest> = {},
-) {
+export function topicRequest(name: string, o: Partial<CreateTopicRequest> = {}) {
   return { name, numPartitions: -1, replicationFactor: -1, assignments: [], configs: {}, ...o };
 }
