@@ -15,11 +15,15 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   dev: {
     summary: 'run brokers and the controller on this machine, without Kubernetes (the default)',
-    run: async (args) => (await import('./broker.ts')).runBroker('dev', args),
+    run: async (args) => (await import('./dev.ts')).runDev(args),
   },
   broker: {
     summary: 'run one broker (Kafka protocol on 9092, admin HTTP on its own port)',
     run: async (args) => (await import('./broker.ts')).runBroker('broker', args),
+  },
+  controller: {
+    summary: 'run the metadata controller on its own (brokers join it with controller.address)',
+    run: async (args) => (await import('./controller.ts')).runController(args),
   },
   operator: {
     summary: 'run the Kubernetes operator and metadata controller',
