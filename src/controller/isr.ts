@@ -7,7 +7,7 @@
 import { ErrorCode } from '../protocol/error-codes.ts';
 import type { AlterPartitionRequest, AlterPartitionResult } from './api.ts';
 import { staleEpoch } from './brokers.ts';
-import { livenessOf } from './election.ts';
+import { livenessOf, settlePartition, uncleanAllowed } from './election.ts';
 import type { PartitionState } from './image.ts';
 import { type ClusterState, type Decision, fail, successor } from './state.ts';
 
@@ -78,7 +78,14 @@ export function alterPartition(
   if (ordered.length === p.isr.length && ordered.every((r) => p.isr.includes(r))) {
     return { state, answer: { ok: true, state: p }, log: [] };
   }
-  const changed: PartitionState = { ...p, isr: ordered, partitionEpoch: p.partitionEpoch + 1 };
+  // The liveness rules hold after every change: a shutting-down leader that now has a live ISR
+  // member to hand over to does so (and leaves the ISR) in this same change.
+  const settled = settlePartition({ ...p, isr: ordered }, live, uncleanAllowed(topic));
+  const changed: PartitionState = {
+    ...settled,
+    leaderEpoch: settled.leader === p.leader ? p.leaderEpoch : p.leaderEpoch + 1,
+    partitionEpoch: p.partitionEpoch + 1,
+  };
   const next = successor(state, {
     ...state,
     topics: state.topics.map((t) =>
@@ -90,6 +97,11 @@ export function alterPartition(
   return {
     state: next,
     answer: { ok: true, state: changed },
-    log: [`${verb} the ISR of ${where} from [${p.isr.join(', ')}] to [${ordered.join(', ')}]`],
+    log: [
+      `${verb} the ISR of ${where} from [${p.isr.join(', ')}] to [${changed.isr.join(', ')}]`,
+      ...(changed.leader === p.leader
+        ? []
+        : [`Moved leadership of ${where} from broker ${p.leader} to ${changed.leader}`]),
+    ],
   };
 }

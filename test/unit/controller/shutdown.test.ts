@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { heartbeat } from '../../../src/controller/brokers.ts';
+import { alterPartition } from '../../../src/controller/isr.ts';
 import { expireSessions } from '../../../src/controller/brokers.ts';
 import type { ClusterState } from '../../../src/controller/state.ts';
 import { broker, clusterState, partition, partitionOf, topic } from './fixtures.ts';
@@ -74,5 +75,29 @@ describe('controller > controlled shutdown', () => {
       state: s,
       answer: { ok: true, fenced: true, shutdownReady: true },
     });
+  });
+});
+
+describe('controller > controlled shutdown > as followers catch up', () => {
+  it('hands leadership over as soon as the leader adds a live replica to the ISR', () => {
+    const s = heartbeat(state(), wantShutdown).state;
+    const solo = partitionOf(s, 'solo');
+    const d = alterPartition(s, {
+      nodeId: 0,
+      brokerEpoch: 10,
+      topicId: s.topics[2].topicId,
+      partition: 0,
+      leaderEpoch: solo.leaderEpoch,
+      partitionEpoch: solo.partitionEpoch,
+      newIsr: [0, 1],
+    });
+    expect(d.answer).toMatchObject({
+      ok: true,
+      state: { leader: 1, isr: [1], leaderEpoch: 1, partitionEpoch: 1 },
+    });
+    expect(d.log).toEqual([
+      'Expanded the ISR of solo-0 from [0] to [1]',
+      'Moved leadership of solo-0 from broker 0 to 1',
+    ]);
   });
 });
