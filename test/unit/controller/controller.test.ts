@@ -184,4 +184,15 @@ describe('controller > brokers', () => {
     await h.join(1, { incarnationId: 'restarted' });
     expect(h.controller.image().topics.get('t')!.partitions[0]).toMatchObject({ leader: 1, leaderEpoch: 2 });
   });
+
+  it('places replicas rack-aware over the live brokers: 3 racks of 2, no rack twice in a partition, leaders even', async () => {
+    const h = await controller({ settings: { defaultReplicationFactor: 3 } });
+    for (const id of [0, 1, 2, 3, 4, 5]) await h.join(id, { rack: `zone-${id % 3}` });
+    const r = await h.controller.createTopic(topicRequest('t', { numPartitions: 12 }), false);
+    expect(r.ok).toBe(true);
+    const partitions = h.controller.image().topics.get('t')!.partitions;
+    for (const p of partitions) expect(new Set(p.replicas.map((id) => id % 3)).size).toBe(3);
+    const leaders = partitions.map((p) => p.leader);
+    for (const id of [0, 1, 2, 3, 4, 5]) expect(leaders.filter((l) => l === id)).toHaveLength(2);
+  });
 });
