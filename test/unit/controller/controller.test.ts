@@ -195,4 +195,18 @@ describe('controller > brokers', () => {
     const leaders = partitions.map((p) => p.leader);
     for (const id of [0, 1, 2, 3, 4, 5]) expect(leaders.filter((l) => l === id)).toHaveLength(2);
   });
+
+  it('answers nothing and changes nothing when the store fails to write, and carries on after', async () => {
+    const store = new MemoryStore();
+    const h = await controller({ store });
+    await h.join(0);
+    const before = h.controller.image();
+    const save = store.save.bind(store);
+    store.save = () => Promise.reject(new Error('disk full'));
+    await expect(h.controller.createTopic(topicRequest('t'), false)).rejects.toThrow('disk full');
+    expect(h.controller.image()).toBe(before);
+    store.save = save;
+    expect((await h.controller.createTopic(topicRequest('t'), false)).ok).toBe(true);
+    expect(h.controller.image().version).toBe(before.version + 1);
+  });
 });
