@@ -9,7 +9,7 @@
 import { ErrorCode } from '../protocol/error-codes.ts';
 import { brokerResourceId, ConfigResourceType } from './config-description.ts';
 import { topicNameError } from '../controller/image.ts';
-import type { ConfigOp } from './metadata/local-controller.ts';
+import type { ConfigOp } from '../controller/api.ts';
 import type { BrokerServices } from './services.ts';
 
 /** IncrementalAlterConfigs' operation codes (Kafka's AlterConfigOp.OpType). */

@@ -22,7 +22,20 @@ import type { GroupCoordinator } from './groups/coordinator.ts';
 import { brokerGroupCoordinator } from './groups/setup.ts';
 import { brokerHandlers } from './handlers/index.ts';
 import type { MetadataImage } from '../controller/image.ts';
-import { LocalController, METADATA_FILE } from './metadata/local-controller.ts';
+import { randomUUID } from 'node:crypto';
+import type { ControllerLink } from '../controller/api.ts';
+import { Controller } from '../controller/controller.ts';
+import { EmbeddedLink } from '../controller/embedded-link.ts';
+import { HttpLink } from '../controller/http-link.ts';
+import { LocalFileStore } from '../controller/store.ts';
+import { readControllerToken } from '../controller/token.ts';
+import { appliedAdmin } from './metadata/applied-admin.ts';
+import {
+  METADATA_FILE,
+  readClusterId,
+  writeMetaProperties,
+  META_PROPERTIES_FILE,
+} from './metadata/meta-properties.ts';
 import { serverMetrics } from './metrics.ts';
 import { registerLogGauges } from './metrics-collectors.ts';
 import { ReplicaManager } from './replica-manager.ts';
@@ -53,11 +66,15 @@ export class Broker {
   readonly #clock: Clock;
   readonly #fs: Fs;
   #logs: LogManager | null = null;
+  #replicas: ReplicaManager | null = null;
   #listener: KafkaListener | null = null;
   #admin: FastifyInstance | null = null;
   #services: BrokerServices | null = null;
   #groups: GroupCoordinator | null = null;
-  #checks = { logsRecovered: false, listenerOpen: false, shuttingDown: false };
+  #link: ControllerLink | null = null;
+  /** The controller this broker runs itself when it has no controller.address (a lone broker). */
+  #embedded: Controller | null = null;
+  #checks = { logsRecovered: false, listenerOpen: false, registered: false, shuttingDown: false };
   #addresses: BrokerAddresses | null = null;
   readonly #shutdown = new AbortController();
 
@@ -80,13 +97,15 @@ export class Broker {
   }
 
   get ready(): boolean {
-    return this.#checks.logsRecovered && this.#checks.listenerOpen && !this.#checks.shuttingDown;
+    const k = this.#checks;
+    return k.logsRecovered && k.listenerOpen && k.registered && !k.shuttingDown;
   }
 
   async start(): Promise<BrokerAddresses> {
     const c = this.config;
     const log = this.#log;
     await this.#refuseOrphanedLogs();
+    const clusterId = await readClusterId(this.#fs, c.dataDir, c.nodeId);
     const replicasRef: { current: ReplicaManager | null } = { current: null };
     const logs = new LogManager({
       dataDir: c.dataDir,
@@ -106,37 +125,45 @@ export class Broker {
       fs: this.#fs,
       topicDefaults: c.topicDefaults,
       logger: log.child({ component: 'replicas' }),
+      clock: this.#clock,
+      registry: this.registry,
+      producerIdExpirationMs: c.producerIdExpirationMs,
+      alterPartition: (req) => this.#link!.alterPartition(req),
+      replication: {
+        replicaLagTimeMaxMs: c.replicaLagTimeMaxMs,
+        replicaFetchWaitMaxMs: c.replicaFetchWaitMaxMs,
+        replicaFetchMaxBytes: c.replicaFetchMaxBytes,
+        replicaFetchBackoffMs: c.replicaFetchBackoffMs,
+      },
     });
     replicasRef.current = replicas;
+    this.#replicas = replicas;
     let applied: MetadataImage | undefined;
-    const controller = await LocalController.open({
-      dataDir: c.dataDir,
-      fs: this.#fs,
-      self: { nodeId: c.nodeId, host: c.advertised.host, port: c.advertised.port, rack: c.rack },
-      defaults: {
-        numPartitions: c.numPartitions,
-        replicationFactor: c.defaultReplicationFactor,
-        deleteTopicEnable: c.deleteTopicEnable,
-      },
-      onImage: async (image) => {
-        await replicas.applyImage(image);
-        await forgetTopics(this.registry, deletedTopics(applied, image));
-        applied = image;
-      },
-    });
+    const imageListeners = new Set<() => void>();
+    const link = await this.#openLink();
+    this.#link = link;
 
     await logs.loadAll();
-    await controller.publish();
     logs.startBackgroundTasks();
     this.#checks.logsRecovered = true;
+    const admin = appliedAdmin({
+      admin: link.admin,
+      clock: this.#clock,
+      defaults: { numPartitions: c.numPartitions, replicationFactor: c.defaultReplicationFactor },
+      image: () => applied ?? EMPTY_IMAGE,
+      onApplied: (l) => {
+        imageListeners.add(l);
+        return () => imageListeners.delete(l);
+      },
+    });
 
     const base = {
       config: c,
       clock: this.#clock,
       log,
       registry: this.registry,
-      metadata: () => controller.image(),
-      admin: controller,
+      metadata: () => applied ?? EMPTY_IMAGE,
+      admin,
       replicas,
       shutdown: this.#shutdown.signal,
     };
@@ -159,7 +186,6 @@ export class Broker {
     });
     const bound: AddressInfo = await this.#listener.listen();
     const advertised = { ...c.advertised, port: c.advertised.port === 0 ? bound.port : c.advertised.port };
-    controller.setSelf({ nodeId: c.nodeId, host: advertised.host, port: advertised.port, rack: c.rack });
     this.#checks.listenerOpen = true;
 
     this.#admin = buildAdminApp({
@@ -168,6 +194,34 @@ export class Broker {
     });
     await this.#admin.listen({ host: c.adminListener.host, port: c.adminListener.port });
     const adminAddr = this.#admin.server.address() as AddressInfo;
+    const self = { nodeId: c.nodeId, host: advertised.host, port: advertised.port, rack: c.rack };
+    await link.start({
+      self,
+      incarnationId: randomUUID(),
+      clusterId,
+      onImage: async (image) => {
+        await replicas.applyImage(image);
+        await forgetTopics(this.registry, deletedTopics(applied, image));
+        if (!applied) await writeMetaProperties(this.#fs, c.dataDir, c.nodeId, image.clusterId);
+        applied = image;
+        this.#groups?.follow();
+        for (const l of imageListeners) l();
+      },
+    });
+    // Logs were recovered before registering: the controller may unfence this broker now. Ready
+    // means unfenced (listed to clients), as a Kafka broker starts serving once it is RUNNING.
+    const unfenced = new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (!applied?.brokers.some((b) => b.nodeId === c.nodeId)) return;
+        imageListeners.delete(check);
+        resolve();
+      };
+      imageListeners.add(check);
+      check();
+    });
+    link.markCaughtUp();
+    await unfenced;
+    this.#checks.registered = true;
     this.#addresses = {
       bootstrap: `${advertised.host}:${advertised.port}`,
       kafka: { host: bound.address, port: bound.port },
@@ -176,7 +230,7 @@ export class Broker {
     log.info(
       {
         nodeId: c.nodeId,
-        clusterId: controller.image().clusterId,
+        clusterId: applied?.clusterId,
         bootstrap: this.#addresses.bootstrap,
         admin: `${adminAddr.address}:${adminAddr.port}`,
         dataDir: c.dataDir,
@@ -191,29 +245,101 @@ export class Broker {
     if (this.#checks.shuttingDown) return;
     this.#checks.shuttingDown = true;
     this.#log.info('Shutting down: finishing requests in flight');
+    // Controlled shutdown: leaderships move to the other in-sync replicas before clients lose us.
+    await this.#link?.controlledShutdown(this.config.shutdownTimeoutMs).catch((err: unknown) => {
+      this.#log.warn({ err }, 'Controlled shutdown did not complete; stopping anyway');
+    });
     this.#shutdown.abort();
     // JoinGroup and SyncGroup answers can wait minutes: they are answered NOT_COORDINATOR now,
     // so that the listener does not wait for them and clients look for the next coordinator.
     this.#groups?.close();
     await this.#listener?.close(this.config.shutdownTimeoutMs);
+    await this.#replicas?.close();
+    await this.#link?.close();
+    await this.#embedded?.close();
     await this.#logs?.close();
     await this.#admin?.close();
     this.#log.info('Broker stopped cleanly');
   }
 
   /**
-   * Partition directories without a metadata file mean the metadata was lost or moved: serving (or
-   * deleting) those logs on a guess is worse than refusing to start.
+   * The controller link: over HTTP to `controller.address`, or to a controller run here, with its
+   * state in the data directory, when this broker runs alone.
+   */
+  async #openLink(): Promise<ControllerLink> {
+    const c = this.config;
+    const log = this.#log.child({ component: 'controller-link' });
+    if (c.controllerAddress) {
+      const token = readControllerToken(c);
+      if (token === null) {
+        throw new Error(
+          'controller.address is set but no controller token is: set controller.token.file (or the ' +
+            'TRIBUTARY_CONTROLLER_TOKEN environment variable) to the token the controller was given',
+        );
+      }
+      return new HttpLink({
+        address: c.controllerAddress,
+        token,
+        clock: this.#clock,
+        logger: log,
+        heartbeatIntervalMs: c.brokerHeartbeatIntervalMs,
+      });
+    }
+    this.#embedded = await Controller.open({
+      store: new LocalFileStore({ dir: c.dataDir, fs: this.#fs }),
+      clock: this.#clock,
+      logger: this.#log.child({ component: 'controller' }),
+      settings: {
+        sessionTimeoutMs: Math.max(3000, c.brokerHeartbeatIntervalMs * 12),
+        numPartitions: c.numPartitions,
+        defaultReplicationFactor: c.defaultReplicationFactor,
+        deleteTopicEnable: c.deleteTopicEnable,
+      },
+    });
+    return new EmbeddedLink({
+      controller: this.#embedded,
+      clock: this.#clock,
+      logger: log,
+      heartbeatIntervalMs: c.brokerHeartbeatIntervalMs,
+    });
+  }
+
+  /**
+   * Partition logs whose metadata is missing mean it was lost or moved: serving (or deleting) them
+   * on a guess is worse than refusing to start. A lone broker's metadata is `metadata.json`; a
+   * cluster member's is `meta.properties` (its node and cluster ids), and a lone broker's data
+   * directory cannot silently join a cluster.
    */
   async #refuseOrphanedLogs(): Promise<void> {
     const dir = this.config.dataDir;
-    if (!(await this.#fs.stat(dir)) || (await this.#fs.stat(`${dir}/${METADATA_FILE}`))) return;
+    if (!(await this.#fs.stat(dir))) return;
+    const clustered = this.config.controllerAddress !== null;
+    const lone = await this.#fs.stat(`${dir}/${METADATA_FILE}`);
+    if (clustered && lone) {
+      throw new Error(
+        `${dir} holds the data of a broker that ran alone (${METADATA_FILE}); it cannot join a cluster ` +
+          'controlled elsewhere. Start it without controller.address to keep using it, or point log.dirs at another directory',
+      );
+    }
+    const marker = clustered ? META_PROPERTIES_FILE : METADATA_FILE;
+    if (await this.#fs.stat(`${dir}/${marker}`)) return;
     const partitions = (await this.#fs.readdir(dir)).filter((n) => parsePartitionDirName(n) !== null);
     if (partitions.length > 0) {
       throw new Error(
-        `${dir} holds ${partitions.length} partition logs but no ${METADATA_FILE}; restore the file, or move the ` +
+        `${dir} holds ${partitions.length} partition logs but no ${marker}; restore the file, or move the ` +
           'logs away to start an empty broker there',
       );
     }
   }
 }
+
+const EMPTY_IMAGE: MetadataImage = {
+  version: 0,
+  controllerEpoch: 0,
+  clusterId: '',
+  controllerId: -1,
+  brokers: [],
+  registrations: [],
+  topics: new Map(),
+  topicsById: new Map(),
+};

@@ -9,7 +9,7 @@ import type { Logger } from '../common/logger.ts';
 import type { BrokerConfig } from './config.ts';
 import type { GroupCoordinator } from './groups/coordinator.ts';
 import type { MetadataImage } from '../controller/image.ts';
-import type { TopicAdmin } from './metadata/local-controller.ts';
+import type { TopicAdmin } from '../controller/api.ts';
 import type { ReplicaManager } from './replica-manager.ts';
 
 export interface BrokerServices {

@@ -19,7 +19,7 @@ import { type Clock, MAX_TIMER_DELAY_MS, type TimerHandle } from '../../common/c
 import type { Logger } from '../../common/logger.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import type { MetadataImage } from '../../controller/image.ts';
-import type { TopicAdmin } from '../metadata/local-controller.ts';
+import type { TopicAdmin } from '../../controller/api.ts';
 import {
   type ClassicGroup,
   CONSUMER_PROTOCOL_TYPE,

@@ -5,7 +5,7 @@
 import type { Logger } from '../../common/logger.ts';
 import { ErrorCode } from '../../protocol/error-codes.ts';
 import type { MetadataImage, TopicState } from '../../controller/image.ts';
-import type { TopicAdmin } from '../metadata/local-controller.ts';
+import type { TopicAdmin } from '../../controller/api.ts';
 import { OFFSETS_TOPIC } from './records.ts';
 
 /** Kafka's segment size for the offsets topic (offsets.topic.segment.bytes): small, so it compacts. */

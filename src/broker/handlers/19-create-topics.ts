@@ -21,7 +21,7 @@ import { ApiKey } from '../../protocol/messages/index.ts';
 import { ZERO_UUID } from '../../protocol/primitives/index.ts';
 import { describeTopicConfigs } from '../config-description.ts';
 import type { Handler } from '../handler.ts';
-import { MAX_PARTITIONS_PER_REQUEST, tooManyPartitions } from '../metadata/local-controller.ts';
+import { MAX_PARTITIONS_PER_REQUEST, tooManyPartitions } from '../../controller/topics.ts';
 import type { BrokerServices } from '../services.ts';
 
 function errorResult(name: string, errorCode: number, errorMessage: string): CreatableTopicResult {

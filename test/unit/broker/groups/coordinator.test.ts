@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { Registry } from 'prom-client';
 import { GroupCoordinator, type CoordinatorConfig } from '../../../../src/broker/groups/coordinator.ts';
@@ -8,11 +5,11 @@ import { offsetsPartitionFor } from '../../../../src/broker/groups/hash.ts';
 import { groupMetrics } from '../../../../src/broker/groups/metrics.ts';
 import type { CoordinatorRecord, OffsetsLog } from '../../../../src/broker/groups/offsets-store.ts';
 import { decodeRecordKey, OFFSETS_TOPIC } from '../../../../src/broker/groups/records.ts';
-import { LocalController } from '../../../../src/broker/metadata/local-controller.ts';
 import { FakeClock } from '../../../../src/common/clock.ts';
+import { Controller } from '../../../../src/controller/controller.ts';
+import { MemoryStore } from '../../../../src/controller/store.ts';
 import { silentLogger } from '../../../../src/common/logger.ts';
 import { ErrorCode } from '../../../../src/protocol/error-codes.ts';
-import { nodeFs } from '../../../../src/storage/fs.ts';
 import { joinRequest } from './group-harness.ts';
 
 /** An offsets partition in memory: appends land in `records`; a load can be held at a gate. */
@@ -45,20 +42,38 @@ const CONFIG: CoordinatorConfig = {
   offsetMetadataMaxBytes: 16,
 };
 
-let dir: string;
-let controller: LocalController;
+let controller: Controller;
 let clock: FakeClock;
 let logs: Map<number, MemoryOffsetsLog>;
 let registry: Registry;
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'trib-groups-'));
-  controller = await LocalController.open({
-    dataDir: dir,
-    fs: nodeFs,
-    self: { nodeId: 0, host: 'broker-0', port: 9092, rack: null },
-    defaults: { numPartitions: 1, replicationFactor: 1, deleteTopicEnable: true },
-    onImage: async () => {},
+  // The controller keeps its own clock, so the groups' clock can jump without expiring its session.
+  controller = await Controller.open({
+    store: new MemoryStore(),
+    clock: new FakeClock(),
+    logger: silentLogger,
+    settings: {
+      sessionTimeoutMs: 3000,
+      numPartitions: 1,
+      defaultReplicationFactor: 1,
+      deleteTopicEnable: true,
+    },
+  });
+  const registered = await controller.register({
+    nodeId: 0,
+    host: 'broker-0',
+    port: 9092,
+    rack: null,
+    incarnationId: 'test',
+    clusterId: null,
+  });
+  if (!registered.ok) throw new Error('registration failed');
+  await controller.heartbeat({
+    nodeId: 0,
+    brokerEpoch: registered.brokerEpoch,
+    caughtUp: true,
+    wantShutdown: false,
   });
   // Members of the test groups subscribe to 't'; they commit offsets of 't' and of 'orders'.
   for (const [name, numPartitions] of [
@@ -74,7 +89,7 @@ beforeEach(async () => {
   logs = new Map();
   registry = new Registry();
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => controller.close());
 
 function coordinator(config: Partial<CoordinatorConfig> = {}): GroupCoordinator {
   let c: GroupCoordinator | null = null;
