@@ -27,6 +27,7 @@ const DEFAULT_ADMIN_PORT = 9644;
 const BROKER_STOP_TIMEOUT_MS = 30_000;
 const CONTROLLER_STOP_TIMEOUT_MS = 10_000;
 const READY_POLL_MS = 250;
+const CONTROLLER_START_WAIT_MS = 10_000;
 
 export const DEV_USAGE = `tributary dev [--brokers N] [--data-dir DIR] [--port 9092] [--admin-port 9644] [--set NAME=VALUE]...
 
@@ -322,6 +323,8 @@ async function superviseCluster(plan: Plan): Promise<number> {
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, () => onSignal(s));
 
   controller.start();
+  // Brokers would only log that the controller is not reachable yet; give it a moment first.
+  await waitForHttp(`http://${controllerAddress}/healthz`, CONTROLLER_START_WAIT_MS, () => stopping !== null);
   for (const b of brokers) b.start();
   log.info(
     { brokers: plan.brokers, root: plan.root, controller: controllerAddress },
@@ -339,20 +342,29 @@ function supervisorLogger(plan: Plan): Logger {
   }
 }
 
+async function answers(url: string): Promise<boolean> {
+  try {
+    return (await fetch(url, { signal: AbortSignal.timeout(1000) })).status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls `url` until it answers 200, `timeoutMs` passes or `stopped()`. */
+async function waitForHttp(url: string, timeoutMs: number, stopped: () => boolean): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!stopped() && Date.now() < deadline && !(await answers(url))) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 async function announceWhenReady(plan: Plan, stopped: () => boolean): Promise<void> {
   const urls = Array.from(
     { length: plan.brokers },
     (_, i) => `http://127.0.0.1:${plan.adminPort + i}/readyz`,
   );
-  const ready = async (url: string): Promise<boolean> => {
-    try {
-      return (await fetch(url, { signal: AbortSignal.timeout(1000) })).status === 200;
-    } catch {
-      return false;
-    }
-  };
   while (!stopped()) {
-    if ((await Promise.all(urls.map(ready))).every(Boolean)) {
+    if ((await Promise.all(urls.map(answers))).every(Boolean)) {
       if (!stopped()) printClusterBanner(plan);
       return;
     }

@@ -182,6 +182,16 @@ describe('tributary dev --brokers 3 (the supervisor)', () => {
     for (const k of kids) expect(alive(k)).toBe(false);
   }, 90_000);
 
+  it('stops everything with exit code 2 when a broker refuses its configuration, rather than restarting it', async () => {
+    const port = await freePortRange(2);
+    const admin = (await freePortRange(3)) + 1;
+    const args = ['--port', String(port), '--admin-port', String(admin), '--set', 'no.such.property=1'];
+    const r = tributary(tempDir(), 'dev', '--brokers', '2', ...args);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('no.such.property');
+    expect(r.stdout).toMatch(/broker-\d refused its configuration \(exit code 2\); stopping everything/);
+  }, 60_000);
+
   it('leaves no child running when it is SIGKILLed', async () => {
     const dev = await startDev();
     const kids = childrenOf(dev.child.pid!);
