@@ -359,7 +359,7 @@ export function envName(property: string): string {
 
 const ENV_TO_PROPERTY = new Map([...BROKER_PROPERTIES.keys()].map((k) => [envName(k), k]));
 /** Variables that configure the CLI itself, not a property. */
-const ENV_NOT_PROPERTIES = new Set(['TRIBUTARY_CONFIG']);
+const ENV_NOT_PROPERTIES = new Set(['TRIBUTARY_CONFIG', 'TRIBUTARY_EXIT_WITH_PARENT']);
 
 export function loadBrokerConfig(sources: ConfigSources): LoadedConfig {
   const warnings: string[] = [];
