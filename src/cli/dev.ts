@@ -12,6 +12,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import http from 'node:http';
 import { resolve as resolvePath, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -342,12 +343,19 @@ function supervisorLogger(plan: Plan): Logger {
   }
 }
 
-async function answers(url: string): Promise<boolean> {
-  try {
-    return (await fetch(url, { signal: AbortSignal.timeout(1000) })).status === 200;
-  } catch {
-    return false;
-  }
+/**
+ * Whether `url` answers 200. Over node:http without keep-alive, not fetch: fetch's pooled
+ * connections would keep this process alive for seconds after everything else stopped.
+ */
+function answers(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent: false, timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
 }
 
 /** Polls `url` until it answers 200, `timeoutMs` passes or `stopped()`. */
