@@ -127,6 +127,10 @@ async function readPartition(
       read.data = { ...answered(p.partition, log, plan), divergingEpoch: diverging };
       return read;
     }
+    if (plan.replicaId >= 0 && offset >= log.logStartOffset && offset <= log.logEndOffset) {
+      // Before the read, so that the answer carries the high watermark this fetch moved.
+      s.replicas.recordFollowerFetch(topic, p.partition, plan.replicaId, offset, log.logEndOffset);
+    }
     const maxBytes = Math.min(p.partitionMaxBytes, budget.limit);
     let records: Buffer = NO_RECORDS;
     let at = { highWatermark: log.highWatermark, logStartOffset: log.logStartOffset };

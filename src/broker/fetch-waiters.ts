@@ -1,7 +1,8 @@
 /**
  * Long-polling fetches park here (Kafka's fetch purgatory). A Fetch that found fewer than minBytes
  * opens a FetchWait on the partitions it reads; the wait wakes its owner when one of them gets
- * newly committed data (the replica manager reports each high-watermark move), when maxWaitMs has
+ * newly committed data (the replica manager reports each high-watermark move) — or, for a
+ * follower's fetch, which reads to the log end, any new data at all — when maxWaitMs has
  * passed on the injected clock, or when the connection closes. The owner decides what a wake-up
  * means (re-reading, counting bytes) and closes the wait when done, so nothing outlives it: no
  * timer, no abort listener, no registration.
@@ -52,9 +53,14 @@ export class FetchWaiters {
       help: 'Fetch requests waiting for data (long polls below their minBytes).',
       registers: [o.registry],
     });
-    this.#unsubscribe = o.source.onAppend((topic, partition) => {
+    this.#unsubscribe = o.source.onAppend((topic, partition, moved) => {
       const waits = this.#byPartition.get(partitionKey(topic, partition));
-      if (waits) for (const w of waits) w.moved({ topic, partition });
+      if (!waits) return;
+      for (const w of waits) {
+        // A consumer cannot read past the high watermark: a longer log alone gives it nothing.
+        if (moved === 'log-end' && !w.readsToLogEnd) continue;
+        w.moved({ topic, partition });
+      }
     });
   }
 
@@ -67,11 +73,15 @@ export class FetchWaiters {
    * Starts waiting on `partitions` for at most `maxWaitMs`. The caller must `close()` the wait
    * (in a `finally`), whatever woke it.
    */
-  wait(partitions: readonly TopicPartition[], o: { maxWaitMs: number; signal: AbortSignal }): FetchWait {
+  wait(
+    partitions: readonly TopicPartition[],
+    o: { maxWaitMs: number; signal: AbortSignal; readsToLogEnd?: boolean },
+  ): FetchWait {
     const w = new FetchWait({
       clock: this.#clock,
       maxWaitMs: o.maxWaitMs,
       signal: o.signal,
+      readsToLogEnd: o.readsToLogEnd ?? false,
       onClose: () => this.#remove(w, partitions),
     });
     if (w.closed) return w;
@@ -115,6 +125,8 @@ type State = 'waiting' | 'expired' | 'aborted' | 'closed';
 
 /** One parked fetch. Moves that arrive while its owner is busy are kept for the next `next()`. */
 export class FetchWait {
+  /** A follower's fetch: woken by appends, not only by high-watermark moves. */
+  readonly readsToLogEnd: boolean;
   readonly #clock: Clock;
   readonly #signal: AbortSignal;
   readonly #onClose: () => void;
@@ -124,7 +136,14 @@ export class FetchWait {
   #timer: TimerHandle | null = null;
   #wake: (() => void) | null = null;
 
-  constructor(o: { clock: Clock; maxWaitMs: number; signal: AbortSignal; onClose: () => void }) {
+  constructor(o: {
+    clock: Clock;
+    maxWaitMs: number;
+    signal: AbortSignal;
+    onClose: () => void;
+    readsToLogEnd?: boolean;
+  }) {
+    this.readsToLogEnd = o.readsToLogEnd ?? false;
     this.#clock = o.clock;
     this.#signal = o.signal;
     this.#onClose = o.onClose;

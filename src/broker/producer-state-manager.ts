@@ -49,6 +49,7 @@ interface Tracked {
   lastExpiryCheck: number;
   /** Snapshot writes of one partition run one after another. */
   writing: Promise<void>;
+  removeCloseHook: () => void;
 }
 
 /** What the load of a partition's state found and read. */
@@ -117,6 +118,34 @@ export class ProducerStateManager {
     if (t.bytesSinceSnapshot >= this.#o.snapshotIntervalBytes) void this.snapshot(log);
   }
 
+  /**
+   * A follower appended the leader's batches: they enter its producers' state as they are, so that
+   * should this replica lead, a retried batch is still answered as a duplicate with the offsets the
+   * old leader gave it. Does nothing when the state is not loaded (its load will read them).
+   */
+  replicated(log: PartitionLog, records: Buffer): void {
+    const t = this.#loaded.get(log);
+    if (!t) return;
+    const now = this.#o.clock.now();
+    walkBatches(records, (h) => t.state.replay(h, now));
+    this.afterAppend(log, records.length);
+  }
+
+  /**
+   * The log was truncated (a follower cutting a diverged tail): the state is dropped, and the next
+   * load rebuilds it from a snapshot at or below the new log end (newer snapshots are deleted then).
+   */
+  async truncated(log: PartitionLog): Promise<void> {
+    const t = this.#loaded.get(log);
+    const loading = this.#loading.get(log);
+    if (loading) await loading.catch(() => undefined);
+    const held = t ?? this.#loaded.get(log);
+    if (!held) return;
+    this.#loaded.delete(log);
+    held.removeCloseHook();
+    await held.writing;
+  }
+
   /** Writes a snapshot of the partition's state now (when loaded). Failures are logged, not thrown. */
   snapshot(log: PartitionLog): Promise<void> {
     const t = this.#loaded.get(log);
@@ -165,9 +194,10 @@ export class ProducerStateManager {
       snapshotOffset: snapshot?.offset ?? -1,
       lastExpiryCheck: now,
       writing: Promise.resolve(),
+      removeCloseHook: () => undefined,
     };
     this.#loaded.set(log, t);
-    log.onClose(async () => {
+    t.removeCloseHook = log.onClose(async () => {
       await t.writing;
       if (Math.min(log.logEndOffset, state.inFlightFloor()) !== t.snapshotOffset) await this.#write(t);
     });

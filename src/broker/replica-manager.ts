@@ -4,16 +4,35 @@
  * logs of deleted topics. The data-path handlers find a partition's log through it, with the Kafka
  * error to answer when they cannot (unknown partition, not the leader, storage offline).
  *
+ * Replication hangs off it: each hosted partition has a ReplicaPartition (./replication/partition.ts)
+ * that leads or follows as the image says. Leaders track their followers' fetches, move the high
+ * watermark over the ISR and ask the controller for ISR changes; followers are fetched for by one
+ * fetcher per leader broker (./replication/fetcher-pool.ts). The high watermark is checkpointed
+ * beside each log so that a restart starts from it.
+ *
  * Each partition directory records its topic id (`partition.metadata`, as Kafka writes it), so a log
  * left from a deleted topic is never served under a new topic of the same name.
  */
+import type { Registry } from 'prom-client';
+import { type Clock, systemClock, type TimerHandle } from '../common/clock.ts';
 import type { Logger } from '../common/logger.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
 import type { Fs } from '../storage/fs.ts';
 import { writeFileAtomic } from '../storage/fs.ts';
 import type { LogManager } from '../storage/log-manager.ts';
 import type { PartitionLog } from '../storage/partition-log.ts';
-import type { MetadataImage, PartitionState, TopicState } from '../controller/image.ts';
+import {
+  isNewer,
+  type BrokerEndpoint,
+  type MetadataImage,
+  type PartitionState,
+  type TopicState,
+} from '../controller/image.ts';
+import { DEFAULT_PRODUCER_ID_EXPIRATION_MS, ProducerStateManager } from './producer-state-manager.ts';
+import { FetcherPool } from './replication/fetcher-pool.ts';
+import { restoreHighWatermark, writeHighWatermark } from './replication/hw-checkpoint.ts';
+import { replicationMetrics, type ReplicationMetrics } from './replication/metrics.ts';
+import { type AlterPartition, type HighWatermarkWait, ReplicaPartition } from './replication/partition.ts';
 import { type EffectiveTopicConfig, resolveTopicConfig } from './topic-config.ts';
 
 export const PARTITION_METADATA_FILE = 'partition.metadata';
@@ -22,7 +41,28 @@ export type PartitionLookup =
   | { ok: true; log: PartitionLog; topic: TopicState; state: PartitionState; config: EffectiveTopicConfig }
   | { ok: false; errorCode: number };
 
-export type AppendListener = (topic: string, partition: number) => void;
+/**
+ * What moved: a leader's log end (followers' long polls wake) or a high watermark (consumers' long
+ * polls and acks=all produces wake). Absent means the high watermark.
+ */
+export type Moved = 'log-end' | 'high-watermark';
+
+export type AppendListener = (topic: string, partition: number, moved?: Moved) => void;
+
+/** BrokerConfig's replica.* settings (a BrokerConfig fits). */
+export interface ReplicationSettings {
+  replicaLagTimeMaxMs: number;
+  replicaFetchWaitMaxMs: number;
+  replicaFetchMaxBytes: number;
+  replicaFetchBackoffMs: number;
+}
+
+const DEFAULT_REPLICATION: ReplicationSettings = {
+  replicaLagTimeMaxMs: 30_000,
+  replicaFetchWaitMaxMs: 500,
+  replicaFetchMaxBytes: 1024 * 1024,
+  replicaFetchBackoffMs: 1000,
+};
 
 export interface ReplicaManagerOptions {
   nodeId: number;
@@ -31,18 +71,68 @@ export interface ReplicaManagerOptions {
   /** Broker-wide topic-config defaults, by broker property name (BrokerConfig.topicDefaults). */
   topicDefaults: Readonly<Record<string, string>>;
   logger: Logger;
+  clock?: Clock;
+  /**
+   * How a leader asks the controller for an ISR change (ControllerLink.alterPartition). Without
+   * one every request is refused, which suits a lone broker: its ISR never needs to change.
+   */
+  alterPartition?: AlterPartition;
+  replication?: ReplicationSettings;
+  /** producer.id.expiration.ms, for the idempotent producers' state shared with Produce. */
+  producerIdExpirationMs?: number;
+  /** Kafka's replica.high.watermark.checkpoint.interval.ms. */
+  highWatermarkCheckpointIntervalMs?: number;
+  registry?: Registry;
 }
+
+const refuseAlterPartition: AlterPartition = () =>
+  Promise.resolve({
+    ok: false,
+    errorCode: ErrorCode.NOT_CONTROLLER,
+    errorMessage: 'This broker has no controller to change an ISR',
+  });
 
 export class ReplicaManager {
   readonly #o: ReplicaManagerOptions;
+  readonly #clock: Clock;
+  readonly #settings: ReplicationSettings;
   #image: MetadataImage | null = null;
   readonly #configs = new Map<string, EffectiveTopicConfig>();
   readonly #listeners = new Set<AppendListener>();
   /** Topic id recorded in each log's directory, read once per log rather than on every image. */
   readonly #topicIds = new Map<string, string | null>();
+  readonly #partitions = new Map<string, Hosted>();
+  readonly #pool: FetcherPool;
+  readonly #metrics: ReplicationMetrics | null;
+  #isrTimer: TimerHandle | null = null;
+  #checkpointTimer: TimerHandle | null = null;
+  #closed = false;
+  /** Idempotent producers' state, shared by Produce (leaders) and the fetchers (followers). */
+  readonly producers: ProducerStateManager;
 
   constructor(o: ReplicaManagerOptions) {
     this.#o = o;
+    this.#clock = o.clock ?? systemClock;
+    this.#settings = o.replication ?? DEFAULT_REPLICATION;
+    this.producers = new ProducerStateManager({
+      clock: this.#clock,
+      logger: o.logger.child({ component: 'producer-state' }),
+      expirationMs: o.producerIdExpirationMs ?? DEFAULT_PRODUCER_ID_EXPIRATION_MS,
+    });
+    this.#pool = new FetcherPool({
+      nodeId: o.nodeId,
+      clock: this.#clock,
+      logger: o.logger.child({ component: 'replica-fetcher' }),
+      settings: {
+        fetchWaitMaxMs: this.#settings.replicaFetchWaitMaxMs,
+        fetchMaxBytes: this.#settings.replicaFetchMaxBytes,
+        fetchBackoffMs: this.#settings.replicaFetchBackoffMs,
+      },
+      producers: this.producers,
+    });
+    this.#metrics = o.registry
+      ? replicationMetrics(o.registry, () => [...this.#partitions.values()].map((h) => h.replica))
+      : null;
   }
 
   get image(): MetadataImage {
@@ -62,10 +152,11 @@ export class ReplicaManager {
 
   /**
    * Brings the local logs in line with `image`: removes logs of topics that are gone (or were
-   * re-created under a new id), opens logs for partitions placed here, applies changed configs.
+   * re-created under a new id), opens logs for partitions placed here, applies changed configs,
+   * and makes each hosted partition lead or follow as the image says.
    */
   async applyImage(image: MetadataImage): Promise<void> {
-    if (this.#image && image.version <= this.#image.version) return;
+    if (this.#closed || !isNewer(image, this.#image)) return;
     const previous = this.#image;
     this.#image = image;
     this.#configs.clear();
@@ -79,6 +170,7 @@ export class ReplicaManager {
           { topic: log.topic, partition: log.partition },
           'Removing log of a deleted or moved partition',
         );
+        this.#unhost(log.topic, log.partition);
         await logs.delete(log.topic, log.partition);
         this.#topicIds.delete(log.dir);
       }
@@ -90,48 +182,224 @@ export class ReplicaManager {
         if (!p.replicas.includes(nodeId) || logs.get(topic.name, p.partition)) continue;
         const log = await logs.getOrCreate(topic.name, p.partition);
         await this.#recordTopicId(log, topic.topicId);
-        if (p.leader === nodeId) this.advanceHighWatermark(log, p);
       }
     }
-    // A leader alone in its ISR has every record replicated the moment it is written.
-    for (const log of logs.logs()) {
-      const p = image.topics.get(log.topic)?.partitions[log.partition];
-      if (p && p.leader === nodeId) this.advanceHighWatermark(log, p);
+    for (const topic of image.topics.values()) {
+      for (const p of topic.partitions) {
+        if (!p.replicas.includes(nodeId)) continue;
+        const log = logs.get(topic.name, p.partition);
+        if (log && !log.offline) await this.#applyPartition(image, topic, p, log);
+      }
     }
+    this.#startTimers();
   }
 
   /** The log of a partition this broker leads, or the error to answer with. */
   leaderLog(topicName: string, partition: number): PartitionLookup {
     const topic = this.#image?.topics.get(topicName);
-    const state = topic?.partitions[partition];
-    if (!topic || !state) return { ok: false, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
-    if (state.leader !== this.#o.nodeId) return { ok: false, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
+    const imaged = topic?.partitions[partition];
+    if (!topic || !imaged) return { ok: false, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+    if (imaged.leader !== this.#o.nodeId) return { ok: false, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
+    const hosted = this.#partitions.get(keyOf(topicName, partition));
     const log = this.#o.logs.get(topicName, partition);
-    if (!log) return { ok: false, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
+    if (!log || !hosted || hosted.replica.log !== log || hosted.replica.role !== 'leader')
+      return { ok: false, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
     if (log.offline) return { ok: false, errorCode: ErrorCode.KAFKA_STORAGE_ERROR };
-    return { ok: true, log, topic, state, config: this.topicConfig(topicName) };
+    // The replica's state: the ISR may be newer than the image (an AlterPartition answer).
+    return { ok: true, log, topic, state: hosted.replica.state, config: this.topicConfig(topicName) };
+  }
+
+  /** The replication state of a partition hosted here. */
+  replica(topic: string, partition: number): ReplicaPartition | undefined {
+    return this.#partitions.get(keyOf(topic, partition))?.replica;
   }
 
   /**
-   * Moves the high watermark after an append. For now every partition's ISR is its leader alone
-   * (one broker), so everything written is committed; replication replaces this with the ISR's
-   * minimum log end.
+   * Called after every leader append (Produce, the group coordinator): followers' long polls wake,
+   * and the high watermark moves at once when the ISR is this broker alone.
    */
-  advanceHighWatermark(log: PartitionLog, state: PartitionState): void {
-    if (state.isr.length === 1 && state.isr[0] === this.#o.nodeId) {
-      const before = log.highWatermark;
-      if (log.updateHighWatermark(log.logEndOffset) > before) this.#notify(log.topic, log.partition);
-    }
+  advanceHighWatermark(log: PartitionLog, _state?: PartitionState): void {
+    this.#notify(log.topic, log.partition, 'log-end');
+    const hosted = this.#partitions.get(keyOf(log.topic, log.partition));
+    if (hosted?.replica.log === log) hosted.replica.afterLeaderAppend();
   }
 
-  /** Called with each partition whose high watermark moved (long-polling fetches wait on it). */
+  /**
+   * A follower's fetch at `fetchOffset` reached the leader (Fetch with replicaId ≥ 0), served when
+   * the log ended at `leaderLogEnd`: it may advance the high watermark and change the ISR.
+   */
+  recordFollowerFetch(
+    topic: string,
+    partition: number,
+    replicaId: number,
+    fetchOffset: number,
+    leaderLogEnd: number,
+  ): void {
+    this.#partitions
+      .get(keyOf(topic, partition))
+      ?.replica.recordFollowerFetch(replicaId, fetchOffset, leaderLogEnd);
+  }
+
+  /**
+   * acks=all: resolves 'ok' once the partition's high watermark reaches `offset`, 'timeout' after
+   * `timeoutMs` (or when `signal` aborts), 'not-leader' when this broker does not lead it or stops
+   * leading it meanwhile.
+   */
+  waitForHighWatermark(
+    topic: string,
+    partition: number,
+    offset: number,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<HighWatermarkWait> {
+    const hosted = this.#partitions.get(keyOf(topic, partition));
+    if (!hosted) return Promise.resolve('not-leader');
+    return hosted.replica.waitForHighWatermark(offset, timeoutMs, signal);
+  }
+
+  /** Called with each partition whose high watermark (or, as leader, log end) moved. */
   onAppend(listener: AppendListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
 
-  #notify(topic: string, partition: number): void {
-    for (const l of this.#listeners) l(topic, partition);
+  /**
+   * Stops fetching and the periodic work, answers waiting produces, and checkpoints every high
+   * watermark. Call before the logs close; images applied afterwards are ignored.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#isrTimer !== null) this.#clock.clearTimeout(this.#isrTimer);
+    if (this.#checkpointTimer !== null) this.#clock.clearTimeout(this.#checkpointTimer);
+    await this.#pool.close();
+    for (const h of this.#partitions.values()) h.replica.close();
+    await this.#checkpointHighWatermarks();
+  }
+
+  async #applyPartition(
+    image: MetadataImage,
+    topic: TopicState,
+    p: PartitionState,
+    log: PartitionLog,
+  ): Promise<void> {
+    const key = keyOf(topic.name, p.partition);
+    let hosted = this.#partitions.get(key);
+    if (hosted && (hosted.replica.log !== log || hosted.replica.topicId !== topic.topicId)) {
+      this.#unhost(topic.name, p.partition);
+      hosted = undefined;
+    }
+    if (!hosted) hosted = await this.#host(topic, log);
+    const replica = hosted.replica;
+    replica.applyState(p);
+    if (replica.role !== 'follower') {
+      this.#pool.unfollow(key);
+      return;
+    }
+    const leader = endpointOf(image, replica.state.leader);
+    if (!leader) {
+      this.#pool.unfollow(key);
+      return;
+    }
+    this.#pool.follow({
+      key,
+      topic: topic.name,
+      topicId: topic.topicId,
+      replica,
+      leaderEpoch: replica.state.leaderEpoch,
+      leader,
+    });
+  }
+
+  async #host(topic: TopicState, log: PartitionLog): Promise<Hosted> {
+    await restoreHighWatermark(log);
+    const key = keyOf(topic.name, log.partition);
+    const replica = new ReplicaPartition({
+      nodeId: this.#o.nodeId,
+      topicId: topic.topicId,
+      log,
+      clock: this.#clock,
+      logger: this.#o.logger.child({ topic: topic.name, partition: log.partition }),
+      lagTimeMaxMs: this.#settings.replicaLagTimeMaxMs,
+      alterPartition: this.#o.alterPartition ?? refuseAlterPartition,
+      ineligible: () => this.#ineligible(),
+      onHighWatermark: () => this.#notify(log.topic, log.partition, 'high-watermark'),
+      onIsrChanged: (kind) => this.#metrics?.isrChanges.inc({ kind }),
+    });
+    const hosted: Hosted = {
+      replica,
+      checkpointed: log.highWatermark,
+      removeCloseHook: log.onClose(() => writeHighWatermark(log, log.highWatermark)),
+    };
+    this.#partitions.set(key, hosted);
+    return hosted;
+  }
+
+  #unhost(topic: string, partition: number): void {
+    const key = keyOf(topic, partition);
+    const hosted = this.#partitions.get(key);
+    this.#pool.unfollow(key);
+    if (!hosted) return;
+    this.#partitions.delete(key);
+    hosted.removeCloseHook();
+    hosted.replica.close();
+  }
+
+  /** Replicas the controller would not take into an ISR: fenced, shutting down, or unregistered. */
+  #ineligible(): ReadonlySet<number> {
+    const out = new Set<number>();
+    const image = this.#image;
+    if (!image) return out;
+    const ok = new Set(image.registrations.filter((r) => !r.fenced && !r.shuttingDown).map((r) => r.nodeId));
+    for (const r of image.registrations) if (!ok.has(r.nodeId)) out.add(r.nodeId);
+    for (const h of this.#partitions.values()) {
+      for (const id of h.replica.state.replicas) if (!ok.has(id)) out.add(id);
+    }
+    return out;
+  }
+
+  /** ISR checks and checkpoints, from the first partition with followers (a lone replica needs neither). */
+  #startTimers(): void {
+    if (this.#closed) return;
+    if (![...this.#partitions.values()].some((h) => h.replica.state.replicas.length > 1)) return;
+    if (this.#isrTimer === null) {
+      const every = Math.max(1, Math.floor(this.#settings.replicaLagTimeMaxMs / 2));
+      const tick = (): void => {
+        for (const h of this.#partitions.values()) h.replica.maybeChangeIsr();
+        this.#isrTimer = this.#closed ? null : this.#clock.setTimeout(tick, every);
+      };
+      this.#isrTimer = this.#clock.setTimeout(tick, every);
+    }
+    if (this.#checkpointTimer === null) {
+      const every = this.#o.highWatermarkCheckpointIntervalMs ?? 5000;
+      const tick = (): void => {
+        void this.#checkpointHighWatermarks().finally(() => {
+          this.#checkpointTimer = this.#closed ? null : this.#clock.setTimeout(tick, every);
+        });
+      };
+      this.#checkpointTimer = this.#clock.setTimeout(tick, every);
+    }
+  }
+
+  async #checkpointHighWatermarks(): Promise<void> {
+    for (const h of [...this.#partitions.values()]) {
+      const log = h.replica.log;
+      const hw = log.highWatermark;
+      if (hw === h.checkpointed || log.offline) continue;
+      try {
+        await writeHighWatermark(log, hw);
+        h.checkpointed = hw;
+      } catch (err) {
+        this.#o.logger.warn(
+          { err, topic: log.topic, partition: log.partition },
+          'Failed to checkpoint a high watermark',
+        );
+      }
+    }
+  }
+
+  #notify(topic: string, partition: number, moved: Moved): void {
+    for (const l of this.#listeners) l(topic, partition, moved);
   }
 
   async #topicIdOf(log: PartitionLog): Promise<string | null> {
@@ -154,4 +422,22 @@ export class ReplicaManager {
     );
     this.#topicIds.set(log.dir, topicId);
   }
+}
+
+interface Hosted {
+  replica: ReplicaPartition;
+  /** The high watermark last written to its checkpoint file. */
+  checkpointed: number;
+  removeCloseHook: () => void;
+}
+
+function keyOf(topic: string, partition: number): string {
+  return `${topic}:${partition}`;
+}
+
+/** A registered, unfenced broker's address. */
+function endpointOf(image: MetadataImage, nodeId: number): BrokerEndpoint | null {
+  const r = image.registrations.find((b) => b.nodeId === nodeId && !b.fenced);
+  if (r) return { nodeId: r.nodeId, host: r.host, port: r.port, rack: r.rack };
+  return image.brokers.find((b) => b.nodeId === nodeId) ?? null;
 }

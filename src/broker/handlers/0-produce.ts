@@ -19,7 +19,8 @@
  * INVALID_TXN_STATE, "not part of an ongoing transaction"), acks=-1 against min.insync.replicas,
  * timestamps (LogAppendTime stamps the batch; CreateTime limits give INVALID_TIMESTAMP), then the
  * idempotent producer's sequence (./produce-append.ts) and the append. The partitions of a request
- * are appended concurrently; one partition's error never fails another.
+ * are appended concurrently; one partition's error never fails another. acks=-1 then waits for the
+ * high watermark to pass the batch (the followers have fetched it; ../replication/partition.ts).
  *
  * acks=0 is answered with no response once the appends are done. When such a request had an error
  * the connection is closed instead (after the responses before it), as Kafka closes it: the client
@@ -54,7 +55,7 @@ import { CLOSE_CONNECTION, NO_RESPONSE, type Handler, type RequestContext } from
 import type { PartitionState } from '../../controller/image.ts';
 import { appendBatch, kafkaErrorOf } from '../produce-append.ts';
 import { produceMetrics, type ProduceMetrics } from '../produce-metrics.ts';
-import { ProducerStateManager } from '../producer-state-manager.ts';
+import type { ProducerStateManager } from '../producer-state-manager.ts';
 import type { BrokerServices } from '../services.ts';
 import type { TopicPolicy } from '../topic-config.ts';
 
@@ -80,13 +81,8 @@ export function produceHandler(
   options: ProduceHandlerOptions = {},
 ): Handler<ProduceRequest, ProduceResponse> {
   const metrics = produceMetrics(services.registry);
-  const producers =
-    options.producers ??
-    new ProducerStateManager({
-      clock: services.clock,
-      logger: services.log.child({ component: 'producer-state' }),
-      expirationMs: services.config.producerIdExpirationMs,
-    });
+  // The replica manager's: followers keep it up to date, so a new leader knows every producer.
+  const producers = options.producers ?? services.replicas.producers;
 
   return {
     apiKey: ApiKey.Produce,
@@ -239,10 +235,40 @@ async function producePartition(
     s.replicas.advanceHighWatermark(log, state);
   }
   // A duplicate waits too: the original may not be on every in-sync replica yet.
-  if (request.acks === -1 && !(await committed(s, call, log, outcome.lastOffset + 1))) {
-    return { ...failed(p.index, ErrorCode.REQUEST_TIMED_OUT), records: res.records, bytes: res.bytes };
+  if (request.acks === -1) {
+    const error = await replicated(s, call, topic.name, p.index, outcome.lastOffset + 1, config.policy);
+    if (error !== null) return { ...failed(p.index, error), records: res.records, bytes: res.bytes };
   }
   return res;
+}
+
+/**
+ * acks=-1: waits until the high watermark passes the batch (every in-sync replica has it), as
+ * Kafka's DelayedProduce: REQUEST_TIMED_OUT when the request's timeout passes first,
+ * NOT_LEADER_OR_FOLLOWER at once when this broker stops leading, and
+ * NOT_ENOUGH_REPLICAS_AFTER_APPEND when the batch is committed but the ISR shrank below
+ * min.insync.replicas meanwhile (the write stays; the client learns it is less safe than asked).
+ */
+async function replicated(
+  s: BrokerServices,
+  call: Call,
+  topic: string,
+  partition: number,
+  offset: number,
+  policy: TopicPolicy,
+): Promise<number | null> {
+  const outcome = await s.replicas.waitForHighWatermark(
+    topic,
+    partition,
+    offset,
+    Math.max(0, call.request.timeoutMs),
+    call.ctx.signal,
+  );
+  if (outcome === 'timeout') return ErrorCode.REQUEST_TIMED_OUT;
+  if (outcome === 'not-leader') return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+  const now = s.replicas.leaderLog(topic, partition);
+  if (!now.ok) return now.errorCode;
+  return now.state.isr.length < policy.minInsyncReplicas ? ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND : null;
 }
 
 /**
@@ -357,31 +383,6 @@ function timestampErrors(
     });
   });
   return errors;
-}
-
-/**
- * acks=-1: whether the high watermark reaches `offset` (every in-sync replica has the batch) within
- * the request's timeout. A leader alone in its ISR has it at once.
- */
-function committed(s: BrokerServices, call: Call, log: PartitionLog, offset: number): Promise<boolean> {
-  if (log.highWatermark >= offset) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const finish = (ok: boolean): void => {
-      unsubscribe();
-      s.clock.clearTimeout(timer);
-      call.ctx.signal.removeEventListener('abort', onAbort);
-      resolve(ok);
-    };
-    const onAbort = (): void => finish(false);
-    const unsubscribe = s.replicas.onAppend((topic, partition) => {
-      if (topic === log.topic && partition === log.partition && log.highWatermark >= offset) finish(true);
-    });
-    const timer = s.clock.setTimeout(
-      () => finish(log.highWatermark >= offset),
-      Math.max(0, call.request.timeoutMs),
-    );
-    call.ctx.signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** v10+: the endpoints of the leaders named in NOT_LEADER_OR_FOLLOWER answers (KIP-951). */

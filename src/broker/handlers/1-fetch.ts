@@ -1,11 +1,15 @@
 /**
- * Fetch (key 1), versions 4–13: consumers (and, later, follower replicas) read record batches.
+ * Fetch (key 1), versions 4–13: consumers and follower replicas read record batches.
  *
  * v4 adds the isolation level and the last stable offset and aborted transactions per partition;
  * v5 the log start offset; v7 fetch sessions (KIP-227); v9 the client's current leader epoch
  * (KIP-320); v11 the rack id and preferredReadReplica (KIP-392); v12 is flexible and adds
  * lastFetchedEpoch with the diverging-epoch answer (KIP-595); v13 names topics by id (KIP-516), an
  * unknown id answered UNKNOWN_TOPIC_ID per partition.
+ *
+ * A request with replicaId ≥ 0 is a follower replicating (../replication/fetcher.ts): it reads to the
+ * log end rather than the high watermark, its fetch offset tells the leader what it has (which
+ * moves the high watermark), and its long poll wakes on any append.
  *
  * Long polling: when a pass finds fewer than minBytes and nothing went wrong, the fetch waits
  * (../fetch-waiters.ts) for committed data on its partitions, for maxWaitMs, or for the connection
@@ -90,7 +94,7 @@ export function fetchHandler(services: BrokerServices): Handler<FetchRequest, Fe
       if (!answerNow) {
         const wait = waiters.wait(
           read.partitions.map((p) => p.tp),
-          { maxWaitMs: request.maxWaitMs, signal: ctx.signal },
+          { maxWaitMs: request.maxWaitMs, signal: ctx.signal, readsToLogEnd: request.replicaId >= 0 },
         );
         try {
           const outcome = await waitForBytes(wait, byteCount(wait, read, request.minBytes, ctx.log));
@@ -154,6 +158,8 @@ function byteCount(wait: FetchWait, first: FetchRead, minBytes: number, log: Log
     });
     // Data committed between the pass and the wait's start would otherwise wake nobody.
     if (read.log && read.log.highWatermark !== read.highWatermark) wait.moved(read.tp);
+    else if (read.log && read.isolation === 'log-end' && read.log.logEndOffset > read.nextOffset)
+      wait.moved(read.tp);
   }
   return {
     bytes: first.bytes,

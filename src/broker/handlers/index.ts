@@ -18,6 +18,7 @@ import { incrementalAlterConfigsHandler } from './44-incremental-alter-configs.t
 import { describeClusterHandler } from './60-describe-cluster.ts';
 import { deleteRecordsHandler } from './21-delete-records.ts';
 import { initProducerIdHandler } from './22-init-producer-id.ts';
+import { offsetForLeaderEpochHandler } from './23-offset-for-leader-epoch.ts';
 import { listOffsetsHandler } from './2-list-offsets.ts';
 import { offsetCommitHandler } from './8-offset-commit.ts';
 import { offsetFetchHandler } from './9-offset-fetch.ts';
@@ -48,6 +49,7 @@ export function brokerHandlers(services: BrokerServices): HandlerRegistry {
     fetchHandler(services),
     listOffsetsHandler(services),
     deleteRecordsHandler(services),
+    offsetForLeaderEpochHandler(services),
     // Consumer groups (src/broker/groups).
     offsetCommitHandler(services),
     offsetFetchHandler(services),
