@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { restartDelay } from '../../../src/cli/dev.ts';
 import { eventually, freePortRange } from '../../helpers/dev-cluster.ts';
 
 const MAIN = join(import.meta.dirname, '../../../src/cli/main.ts');
@@ -166,6 +167,16 @@ describe('tributary dev (command line)', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("holds a cluster's data");
     expect(r.stderr).toContain('tributary dev --brokers N');
+  });
+});
+
+describe('tributary dev > restart back-off', () => {
+  it('restarts after 0.5 s, doubling to 10 s, and starts over after 30 s up', () => {
+    const delays: number[] = [];
+    let d: number | null = null;
+    for (let i = 0; i < 7; i++) delays.push((d = restartDelay(d, 1000)));
+    expect(delays).toEqual([500, 1000, 2000, 4000, 8000, 10_000, 10_000]);
+    expect(restartDelay(10_000, 30_000)).toBe(500);
   });
 });
 

@@ -323,6 +323,21 @@ describe('controller HTTP API > image stream', () => {
     expect(service.count('brokerLost')).toBe(1);
   });
 
+  it('ends an older stream of the same broker when it opens a new one, without reporting it lost', async () => {
+    const { app, service } = setup();
+    const old = await openStream(app);
+    await old.next();
+    const fresh = await openStream(app);
+    await fresh.next();
+    expect(await old.next()).toBeNull();
+    expect(service.count('brokerLost')).toBe(0);
+    service.publish(image(2));
+    expect(await fresh.next()).toMatchObject({ image: { version: 2 } });
+    fresh.destroy();
+    expect((await service.called('brokerLost')).args).toEqual([0, 7, 'connection closed']);
+    expect(service.count('brokerLost')).toBe(1);
+  });
+
   it('refuses a stream for a broker epoch that is not the registered one', async () => {
     const { app, service } = setup();
     const s = await openStream(app, 0, 6);
