@@ -391,13 +391,17 @@ class ImageStreams {
       if (this.#byNode.get(nodeId) === stream) this.#byNode.delete(nodeId);
       this.#onCountChange(this.#byNode.size);
       if (stream.endedByUs || this.#closing) return;
+      // Either way the broker is gone and is fenced now, so clients stop being sent to it; after a
+      // controlled shutdown it leads nothing any more, so the fencing moves nothing.
+      let reason = 'connection closed';
       if (this.#shutDown.get(nodeId) === brokerEpoch) {
         this.#shutDown.delete(nodeId);
         log.info('Broker closed its image stream after its controlled shutdown');
-        return;
+        reason = 'stopped after its controlled shutdown';
+      } else {
+        log.warn('Broker lost: its image stream closed without a controlled shutdown');
       }
-      log.warn('Broker lost: its image stream closed without a controlled shutdown');
-      this.#service.brokerLost(nodeId, brokerEpoch, 'connection closed').catch((err: unknown) => {
+      this.#service.brokerLost(nodeId, brokerEpoch, reason).catch((err: unknown) => {
         log.error({ err }, 'Could not fence a lost broker');
       });
     });

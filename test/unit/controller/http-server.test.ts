@@ -301,7 +301,7 @@ describe('controller HTTP API > image stream', () => {
     expect(service.listeners).toBe(0);
   });
 
-  it('does not report a broker lost that closes its stream after its controlled shutdown', async () => {
+  it('fences a broker whose stream closes after its controlled shutdown, saying it stopped', async () => {
     const { app, service } = setup();
     const s = await openStream(app);
     await s.next();
@@ -313,14 +313,20 @@ describe('controller HTTP API > image stream', () => {
       payload: { ...heartbeat, wantShutdown: true },
     });
     s.destroy();
-    await new Promise((resolve) => s.res.once('close', resolve));
-    // The next event: a later stream of another epoch closing is still reported.
+    expect((await service.called('brokerLost')).args).toEqual([
+      0,
+      7,
+      'stopped after its controlled shutdown',
+    ]);
+    // A later stream of another epoch that closes unasked is a loss again.
     service.current = image(2, [], { brokerEpoch: 8 });
     const s2 = await openStream(app, 0, 8);
     await s2.next();
     s2.destroy();
-    expect((await service.called('brokerLost')).args).toEqual([0, 8, 'connection closed']);
-    expect(service.count('brokerLost')).toBe(1);
+    await new Promise((resolve) => s2.res.once('close', resolve));
+    for (let i = 0; i < 50 && service.count('brokerLost') < 2; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(service.count('brokerLost')).toBe(2);
   });
 
   it('ends an older stream of the same broker when it opens a new one, without reporting it lost', async () => {
