@@ -84,12 +84,19 @@ export class KafkaConnection {
       const socket = net.connect({ host: this.#o.host, port: this.#o.port });
       socket.setNoDelay(true);
       const onError = (err: Error): void => {
+        this.#o.clock.clearTimeout(timer);
         this.#connecting = null;
         socket.destroy();
         reject(new ConnectionError(`cannot connect to ${this.address}: ${err.message}`));
       };
+      // A host that drops SYNs would otherwise hold the fetcher for the OS's minutes-long timeout.
+      const timer = this.#o.clock.setTimeout(
+        () => onError(new Error('connection timed out')),
+        this.#o.requestTimeoutMs,
+      );
       socket.once('error', onError);
       socket.once('connect', () => {
+        this.#o.clock.clearTimeout(timer);
         socket.off('error', onError);
         this.#connecting = null;
         if (this.#closed) {
