@@ -211,6 +211,33 @@ describe('replication > the ISR', () => {
   });
 });
 
+describe('replication > a follower far behind', () => {
+  it('starts a follower over at the leader’s log start when what it lacks is gone there', async () => {
+    const controller = await cluster(2);
+    const topic = topicName();
+    controller.createTopic(topic, {
+      leader: 0,
+      leaderEpoch: 1,
+      partitionEpoch: 1,
+      replicas: [0, 1],
+      isr: [0],
+    });
+    await controller.push([brokers[0]]);
+    const c = await clientOf(brokers[0]);
+    for (const v of ['a', 'b', 'c', 'd', 'e'])
+      expect(await produce(c, topic, batch([v]))).toMatchObject({ errorCode: 0 });
+    const leader = logOf(brokers[0], topic);
+    await leader.deleteRecordsBefore(3);
+    await controller.push([brokers[1]]);
+    await eventually(() => brokers[0].replicas.replica(topic, 0)?.state.isr.length === 2);
+    const follower = logOf(brokers[1], topic);
+    expect(follower.logStartOffset).toBe(3);
+    expect(follower.logEndOffset).toBe(5);
+    const { records } = await leader.read(3, { maxBytes: 1 << 20, isolation: 'log-end' });
+    expect((await storedBytes(follower)).equals(records)).toBe(true);
+  });
+});
+
 describe('replication > leader changes', () => {
   it('truncates a deposed leader’s diverged tail, so that the logs end byte-identical', async () => {
     const controller = await cluster(2);

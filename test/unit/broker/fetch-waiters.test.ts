@@ -8,7 +8,7 @@ import {
   type TopicPartition,
   waitForBytes,
 } from '../../../src/broker/fetch-waiters.ts';
-import type { AppendListener } from '../../../src/broker/replica-manager.ts';
+import type { AppendListener, Moved } from '../../../src/broker/replica-manager.ts';
 
 /** Stands in for the replica manager: the test says when a high watermark moved. */
 class Appends implements AppendSource {
@@ -17,8 +17,8 @@ class Appends implements AppendSource {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
-  moved(topic: string, partition: number): void {
-    for (const l of this.listeners) l(topic, partition);
+  moved(topic: string, partition: number, what?: Moved): void {
+    for (const l of this.listeners) l(topic, partition, what);
   }
 }
 
@@ -45,6 +45,22 @@ async function settled<T>(p: Promise<T>): Promise<T | 'pending'> {
 const tp = (topic: string, partition: number) => ({ topic, partition });
 
 describe('fetch waiters', () => {
+  it('wakes a follower’s wait when the leader’s log grows, a consumer’s only when the high watermark moves', async () => {
+    const { source, waiters } = setup();
+    const signal = new AbortController().signal;
+    const consumer = waiters.wait([tp('a', 0)], { maxWaitMs: 500, signal });
+    const follower = waiters.wait([tp('a', 0)], { maxWaitMs: 500, signal, readsToLogEnd: true });
+    const consumerNext = consumer.next();
+    const followerNext = follower.next();
+    source.moved('a', 0, 'log-end');
+    expect(await settled(followerNext)).toEqual({ kind: 'moved', partitions: [tp('a', 0)] });
+    expect(await settled(consumerNext)).toBe('pending');
+    source.moved('a', 0, 'high-watermark');
+    expect(await settled(consumerNext)).toEqual({ kind: 'moved', partitions: [tp('a', 0)] });
+    consumer.close();
+    follower.close();
+  });
+
   it('wakes a wait when one of its partitions moves, naming it, and not for other partitions', async () => {
     const { source, waiters } = setup();
     const wait = waiters.wait([tp('a', 0), tp('b', 1)], {
