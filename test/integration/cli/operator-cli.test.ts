@@ -90,6 +90,6 @@ describe('tributary operator (command line)', () => {
   it('names an unknown command and the ones there are', () => {
     const r = tributary('operater');
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain('unknown command "operater". Commands: dev, broker, operator.');
+    expect(r.stderr).toContain('unknown command "operater". Commands: dev, broker, controller, operator.');
   });
 });
