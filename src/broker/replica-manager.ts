@@ -107,6 +107,7 @@ export class ReplicaManager {
   #isrTimer: TimerHandle | null = null;
   #checkpointTimer: TimerHandle | null = null;
   #closed = false;
+  #ineligibleFor: { image: MetadataImage; ids: ReadonlySet<number> } | null = null;
   /** Idempotent producers' state, shared by Produce (leaders) and the fetchers (followers). */
   readonly producers: ProducerStateManager;
 
@@ -345,17 +346,22 @@ export class ReplicaManager {
     hosted.replica.close();
   }
 
-  /** Replicas the controller would not take into an ISR: fenced, shutting down, or unregistered. */
+  /**
+   * Replicas the controller would not take into an ISR: fenced, shutting down, or unregistered.
+   * Computed once per image: ISR checks run on every follower fetch.
+   */
   #ineligible(): ReadonlySet<number> {
-    const out = new Set<number>();
     const image = this.#image;
-    if (!image) return out;
+    if (!image) return new Set();
+    if (this.#ineligibleFor?.image === image) return this.#ineligibleFor.ids;
     const ok = new Set(image.registrations.filter((r) => !r.fenced && !r.shuttingDown).map((r) => r.nodeId));
-    for (const r of image.registrations) if (!ok.has(r.nodeId)) out.add(r.nodeId);
-    for (const h of this.#partitions.values()) {
-      for (const id of h.replica.state.replicas) if (!ok.has(id)) out.add(id);
+    const ids = new Set<number>();
+    for (const r of image.registrations) if (!ok.has(r.nodeId)) ids.add(r.nodeId);
+    for (const topic of image.topics.values()) {
+      for (const p of topic.partitions) for (const id of p.replicas) if (!ok.has(id)) ids.add(id);
     }
-    return out;
+    this.#ineligibleFor = { image, ids };
+    return ids;
   }
 
   /** ISR checks and checkpoints, from the first partition with followers (a lone replica needs neither). */

@@ -318,7 +318,13 @@ export class ReplicaFetcher {
       await log.appendAsFollower(whole);
       this.#o.producers.replicated(log, whole);
     }
-    if (this.#partitions.get(p.key) === p) p.replica.followLeaderHighWatermark(Number(data.highWatermark));
+    if (this.#partitions.get(p.key) !== p) return;
+    p.replica.followLeaderHighWatermark(Number(data.highWatermark));
+    // Records deleted at the leader (DeleteRecords, retention) go here too, so that this replica,
+    // should it lead, never serves what clients were told is gone. Only below our high watermark:
+    // above it our log may not be the leader's yet.
+    const start = Math.min(Number(data.logStartOffset), log.highWatermark);
+    if (start > log.logStartOffset) await log.deleteRecordsBefore(start);
   }
 
   #backOff(p: Followed, errorCode: number, api: string): void {

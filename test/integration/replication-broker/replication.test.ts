@@ -236,6 +236,24 @@ describe('replication > a follower far behind', () => {
     const { records } = await leader.read(3, { maxBytes: 1 << 20, isolation: 'log-end' });
     expect((await storedBytes(follower)).equals(records)).toBe(true);
   });
+
+  it('moves a follower’s log start with the leader’s (DeleteRecords)', async () => {
+    const controller = await cluster(2);
+    const topic = topicName();
+    controller.createTopic(topic, {
+      leader: 0,
+      leaderEpoch: 1,
+      partitionEpoch: 1,
+      replicas: [0, 1],
+      isr: [0, 1],
+    });
+    await controller.push();
+    const c = await clientOf(brokers[0]);
+    for (const v of ['a', 'b', 'c', 'd'])
+      expect(await produce(c, topic, batch([v]))).toMatchObject({ errorCode: 0 });
+    await logOf(brokers[0], topic).deleteRecordsBefore(2);
+    await eventually(() => logOf(brokers[1], topic).logStartOffset === 2);
+  });
 });
 
 describe('replication > leader changes', () => {
