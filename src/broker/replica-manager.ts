@@ -290,7 +290,7 @@ export class ReplicaManager {
       this.#unhost(topic.name, p.partition);
       hosted = undefined;
     }
-    if (!hosted) hosted = await this.#host(topic, log);
+    if (!hosted) hosted = await this.#host(topic, log, p);
     const replica = hosted.replica;
     replica.applyState(p);
     if (replica.role !== 'follower') {
@@ -312,7 +312,8 @@ export class ReplicaManager {
     });
   }
 
-  async #host(topic: TopicState, log: PartitionLog): Promise<Hosted> {
+  /** Starts hosting a partition, in `state` from the outset (nobody sees it without one). */
+  async #host(topic: TopicState, log: PartitionLog, state: PartitionState): Promise<Hosted> {
     await restoreHighWatermark(log);
     const key = keyOf(topic.name, log.partition);
     const replica = new ReplicaPartition({
@@ -332,6 +333,7 @@ export class ReplicaManager {
       checkpointed: log.highWatermark,
       removeCloseHook: log.onClose(() => writeHighWatermark(log, log.highWatermark)),
     };
+    replica.applyState(state);
     this.#partitions.set(key, hosted);
     return hosted;
   }
