@@ -36,6 +36,8 @@ export interface HistoryReport {
   failed: number;
   /** Distinct records read (by id). */
   read: number;
+  /** Offset commits recorded. */
+  commits: number;
   problems: Problem[];
 }
 
@@ -51,6 +53,7 @@ export class History {
   readonly #byPosition = new Map<string, { id: string; partition: number; offset: bigint }>();
   readonly #problems: Problem[] = [];
   readonly #commits = new Map<string, bigint>();
+  #commitCount = 0;
 
   /** A send attempt (before the client is asked to send it). */
   send(record: SentRecord): void {
@@ -98,6 +101,7 @@ export class History {
       });
     }
     this.#commits.set(key, o);
+    this.#commitCount++;
   }
 
   /** The judgement of everything recorded so far. */
@@ -126,6 +130,7 @@ export class History {
       acknowledged: this.#acked.size,
       failed: this.#failed.size,
       read: this.#readAt.size,
+      commits: this.#commitCount,
       problems,
     };
   }
