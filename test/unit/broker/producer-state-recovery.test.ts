@@ -179,3 +179,55 @@ describe('producer state > restarts', () => {
     expect(await produce(b, idempotentBatch(5, 0, 17))).toMatchObject({ ok: true, duplicate: false });
   });
 });
+
+describe('producer state > followers', () => {
+  /** The batch as a leader stored it: offsets assigned from `baseOffset`. */
+  function fromLeader(baseOffset: number, seq: number): Buffer {
+    return encodeBatch({
+      baseOffset,
+      partitionLeaderEpoch: 1,
+      producerId: 9,
+      producerEpoch: 0,
+      baseSequence: seq,
+      records: [{ value: Buffer.from(`v${seq}`), timestamp: T0 }],
+    });
+  }
+
+  it('learns the leader’s batches as they are replicated, so it can answer retries once it leads', async () => {
+    const b = await start();
+    await b.producers.load(b.log);
+    for (let i = 0; i < 3; i++) {
+      const records = fromLeader(i, i);
+      await b.log.appendAsFollower(records);
+      b.producers.replicated(b.log, records);
+    }
+    expect(await produce(b, idempotentBatch(9, 0, 1))).toMatchObject({
+      ok: true,
+      duplicate: true,
+      baseOffset: 1,
+    });
+    expect(await produce(b, idempotentBatch(9, 0, 3))).toMatchObject({
+      ok: true,
+      duplicate: false,
+      baseOffset: 3,
+    });
+  });
+
+  it('forgets batches cut off by a truncation', async () => {
+    const b = await start();
+    await b.producers.load(b.log);
+    for (let i = 0; i < 3; i++) {
+      const records = fromLeader(i, i);
+      await b.log.appendAsFollower(records);
+      b.producers.replicated(b.log, records);
+    }
+    await b.log.truncateTo(1);
+    await b.producers.truncated(b.log);
+    // Sequence 1 is gone with its batch: it is appended again rather than answered as a duplicate.
+    expect(await produce(b, idempotentBatch(9, 0, 1))).toMatchObject({
+      ok: true,
+      duplicate: false,
+      baseOffset: 1,
+    });
+  });
+});
