@@ -39,6 +39,8 @@ const FETCH_VERSION = 13;
 const OFFSET_FOR_LEADER_EPOCH_VERSION = 4;
 /** replica.fetch.response.max.bytes */
 const RESPONSE_MAX_BYTES = 10 * 1024 * 1024;
+/** How soon to ask again a leader that does not know our (newer) leader epoch yet. */
+const NEWER_EPOCH_RETRY_MS = 50;
 /** replica.socket.timeout.ms */
 const SOCKET_TIMEOUT_MS = 30_000;
 
@@ -328,7 +330,14 @@ export class ReplicaFetcher {
   }
 
   #backOff(p: Followed, errorCode: number, api: string): void {
-    p.retryAt = this.#o.clock.now() + this.#o.settings.fetchBackoffMs;
+    const { fetchBackoffMs } = this.#o.settings;
+    // The leader has not applied the image that made it leader yet: that takes milliseconds, and
+    // every acks=all produce waits for this follower meanwhile, so retry sooner than for a fault.
+    const wait =
+      errorCode === ErrorCode.UNKNOWN_LEADER_EPOCH
+        ? Math.min(fetchBackoffMs, NEWER_EPOCH_RETRY_MS)
+        : fetchBackoffMs;
+    p.retryAt = this.#o.clock.now() + wait;
     this.#log.debug(
       { topic: p.topic, partition: p.partition, errorCode, api },
       'The leader refused a partition; backing off',
