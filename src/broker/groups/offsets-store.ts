@@ -41,9 +41,11 @@ export interface OffsetsLog {
 }
 
 const LOAD_READ_BYTES = 1024 * 1024;
+/** Kafka's offsets.commit.timeout.ms: how long a group write waits for the in-sync replicas. */
+const OFFSETS_COMMIT_TIMEOUT_MS = 5000;
 
 export interface PartitionOffsetsLogOptions {
-  replicas: Pick<ReplicaManager, 'leaderLog' | 'advanceHighWatermark'>;
+  replicas: Pick<ReplicaManager, 'leaderLog' | 'advanceHighWatermark' | 'waitForHighWatermark'>;
   partition: number;
   clock: Clock;
   log: Logger;
@@ -60,8 +62,18 @@ export function partitionOffsetsLog(o: PartitionOffsetsLogOptions): OffsetsLog {
         records: records.map((r) => ({ key: r.key, value: r.value, timestamp: now })),
       });
       try {
-        await lookup.log.append(batch, { leaderEpoch: lookup.state.leaderEpoch });
+        const appended = await lookup.log.append(batch, { leaderEpoch: lookup.state.leaderEpoch });
         o.replicas.advanceHighWatermark(lookup.log, lookup.state);
+        // Committed means on every in-sync replica, as Kafka's coordinator writes with acks=-1: an
+        // offset acknowledged here survives the loss of this broker.
+        const waited = await o.replicas.waitForHighWatermark(
+          OFFSETS_TOPIC,
+          o.partition,
+          appended.lastOffset + 1,
+          OFFSETS_COMMIT_TIMEOUT_MS,
+        );
+        if (waited === 'timeout') return ErrorCode.REQUEST_TIMED_OUT;
+        if (waited === 'not-leader') return ErrorCode.NOT_LEADER_OR_FOLLOWER;
         return ErrorCode.NONE;
       } catch (err) {
         if (err instanceof LogRequestError || err instanceof RecordBatchError) return err.errorCode;

@@ -39,13 +39,18 @@ afterEach(async () => {
 
 const state = { partition: 0, leader: 0, leaderEpoch: 5, replicas: [0], isr: [0] };
 
-function store(lookup?: PartitionLookup) {
+type Waited = 'ok' | 'timeout' | 'not-leader';
+
+/** `replicated`: what waiting for the in-sync replicas comes to ('ok' once the HW is there). */
+function store(lookup?: PartitionLookup, replicated?: Waited) {
   return partitionOffsetsLog({
     replicas: {
       leaderLog: () =>
         lookup ??
         ({ ok: true, log, state, topic: undefined, config: undefined } as unknown as PartitionLookup),
       advanceHighWatermark: (l) => void l.updateHighWatermark(l.logEndOffset),
+      waitForHighWatermark: (_t, _p, offset) =>
+        Promise.resolve(replicated ?? (log.highWatermark >= offset ? 'ok' : 'timeout')),
     },
     partition: 0,
     clock,
@@ -112,6 +117,13 @@ describe('offsets partition store', () => {
     expect(last(after)).toEqual(last(before));
     expect(last(after)).toEqual({ 't-0': '20', 't-1': null, group: null, 't-2': '7' });
     expect(after.length).toBeLessThan(before.length);
+  });
+
+  it('answers a write the in-sync replicas did not take in time REQUEST_TIMED_OUT, and one whose leadership moved NOT_LEADER_OR_FOLLOWER', async () => {
+    expect(await store(undefined, 'timeout').append([commit(0, 1n)])).toBe(ErrorCode.REQUEST_TIMED_OUT);
+    expect(await store(undefined, 'not-leader').append([commit(0, 2n)])).toBe(
+      ErrorCode.NOT_LEADER_OR_FOLLOWER,
+    );
   });
 
   it("answers the lookup's error when this broker no longer leads the partition", async () => {
