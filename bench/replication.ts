@@ -2,13 +2,17 @@
  * Replication: Tributary (`tributary dev --brokers 3`) against Apache Kafka 3.9 as a 3-broker KRaft
  * cluster with a dedicated controller, on the same machine, with the same clients:
  *
- *   node bench/replication.ts [--quick] [--target=kafka|kafka-tuned|tributary] [--kills=N]
+ *   node bench/replication.ts [--quick] [--target=kafka|kafka-tuned|tributary] [--kills=N] [--stops=N]
  *
  * (a) produce on an RF=3 topic with min.insync.replicas=2, acks=all, 1 KiB records, with Kafka's
  *     ProducerPerformance: unthrottled (throughput) and at a fixed rate (latency p50/p99);
  * (b) failover: SIGKILL of a partition's leader → the first acknowledged write on that partition, as
  *     seen by a Java producer writing every 5 ms with acks=all (bench/replication/FailoverProbe.java),
- *     over N kills (20, 5 with --quick), the killed broker back and the ISR full between kills.
+ *     over N kills (20, 5 with --quick), the killed broker back and the ISR full between kills;
+ * (c) the same with SIGSTOP instead (a hung leader, its connections open: only missed heartbeats
+ *     tell), resumed between stops (10, 3 with --quick). A killed Tributary broker is noticed at once
+ *     (its session with the controller is a connection, which the kernel closes), a killed Kafka
+ *     broker only by its missed heartbeats: (c) compares the two at their session timeouts.
  * Kafka is measured at its defaults (broker.session.timeout.ms 9000) and, for failover, tuned
  * (session 1000 ms, heartbeat 250 ms); Tributary at its defaults. Targets run one after the other,
  * each alone on the machine. A target that does not start is reported as skipped with the reason.
@@ -16,7 +20,7 @@
 import { availableParallelism, loadavg } from 'node:os';
 import { ensureKafkaJars } from '../test/helpers/apache-kafka.ts';
 import { printTable } from './harness.ts';
-import { measureFailover, PROBE_INTERVAL_MS, type FailoverRun } from './replication/failover.ts';
+import { measureFailover, PROBE_INTERVAL_MS, type Fault, type FailoverRun } from './replication/failover.ts';
 import { apacheKafka, apacheKafkaTuned, tributary, type TargetFactory } from './replication/targets.ts';
 import {
   measureThroughput,
@@ -32,6 +36,7 @@ const flag = (name: string): string | undefined =>
   args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 
 const KILLS = Number(flag('kills') ?? (quick ? 5 : 20));
+const STOPS = Number(flag('stops') ?? (quick ? 3 : 10));
 const RECORDS = quick ? 20_000 : 200_000;
 const RATE = quick ? 1_000 : 2_000;
 const RATE_SECONDS = quick ? 5 : 15;
@@ -44,7 +49,7 @@ interface Outcome {
   description?: string;
   skipped?: string;
   produce?: Map<string, ProduceRow | { failed: string }>;
-  failover?: FailoverRun | { failed: string };
+  failover: Map<Fault, FailoverRun | { failed: string }>;
 }
 
 const log = (name: string) => (line: string) => console.log(`${name}: ${line}`);
@@ -56,12 +61,12 @@ async function measure(factory: TargetFactory, run: string): Promise<Outcome> {
   try {
     target = await factory.start();
   } catch (err) {
-    return { skipped: `did not start: ${(err as Error).message}` };
+    return { skipped: `did not start: ${(err as Error).message}`, failover: new Map() };
   }
   console.log(
     `${factory.name}: ready on ${target.bootstrap} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
-  const outcome: Outcome = { description: target.description };
+  const outcome: Outcome = { description: target.description, failover: new Map() };
   try {
     if (factory.throughput) {
       outcome.produce = await measureThroughput(target, {
@@ -71,15 +76,26 @@ async function measure(factory: TargetFactory, run: string): Promise<Outcome> {
         log: log(factory.name),
       });
     }
-    try {
-      outcome.failover = await measureFailover(target, {
-        topic: `bench-failover-${run}`,
-        kills: KILLS,
-        log: log(factory.name),
-      });
-    } catch (err) {
-      outcome.failover = { failed: (err as Error).message.split('\n').slice(0, 4).join(' / ') };
-      console.log(`${factory.name}: failover failed: ${outcome.failover.failed}`);
+    for (const [fault, times] of [
+      ['kill', KILLS],
+      ['stop', STOPS],
+    ] as const) {
+      if (times === 0) continue;
+      try {
+        outcome.failover.set(
+          fault,
+          await measureFailover(target, {
+            topic: `bench-${fault}-${run}`,
+            fault,
+            times,
+            log: log(factory.name),
+          }),
+        );
+      } catch (err) {
+        const failed = (err as Error).message.split('\n').slice(0, 4).join(' / ');
+        outcome.failover.set(fault, { failed });
+        console.log(`${factory.name}: ${fault} failover failed: ${failed}`);
+      }
     }
   } finally {
     await target.stop();
@@ -145,21 +161,22 @@ function reportProduce(outcomes: Map<string, Outcome>): void {
   );
 }
 
-function reportFailover(outcomes: Map<string, Outcome>): void {
+function reportFailover(outcomes: Map<string, Outcome>, fault: Fault, title: string): void {
   const stats = new Map<
     string,
     { p50: number; p99: number; min: number; max: number; mean: number; n: number }
   >();
   const table: string[][] = [];
   for (const [name, o] of outcomes) {
-    if (!o.failover) continue;
-    if ('failed' in o.failover) {
-      table.push([name, '-', '-', '-', '-', '-', '-', `failed: ${o.failover.failed.slice(0, 120)}`]);
+    const f = o.failover.get(fault);
+    if (!f) continue;
+    if ('failed' in f) {
+      table.push([name, '-', '-', '-', '-', '-', '-', `failed: ${f.failed.slice(0, 120)}`]);
       continue;
     }
-    const sorted = [...o.failover.times].sort((a, b) => a - b);
+    const sorted = [...f.times].sort((a, b) => a - b);
     if (sorted.length === 0) {
-      table.push([name, '0', '-', '-', '-', '-', '-', o.failover.failures.slice(0, 2).join('; ')]);
+      table.push([name, '0', '-', '-', '-', '-', '-', f.failures.slice(0, 2).join('; ')]);
       continue;
     }
     const s = {
@@ -171,16 +188,16 @@ function reportFailover(outcomes: Map<string, Outcome>): void {
       mean: sorted.reduce((a, b) => a + b, 0) / sorted.length,
     };
     stats.set(name, s);
-    const f = (n: number) => n.toFixed(0);
+    const ms = (n: number) => n.toFixed(0);
     table.push([
       name,
       String(s.n),
-      f(s.p50),
-      f(s.p99),
-      f(s.min),
-      f(s.max),
-      f(s.mean),
-      o.failover.failures.length > 0 ? `${o.failover.failures.length} failed: ${o.failover.failures[0]}` : '',
+      ms(s.p50),
+      ms(s.p99),
+      ms(s.min),
+      ms(s.max),
+      ms(s.mean),
+      f.failures.length > 0 ? `${f.failures.length} failed: ${f.failures[0]}` : '',
     ]);
   }
   const t = stats.get('tributary');
@@ -200,11 +217,7 @@ function reportFailover(outcomes: Map<string, Outcome>): void {
     }
   }
   if (table.length === 0) return;
-  printTable(
-    `(b) failover: SIGKILL of the partition leader -> first acks=all acknowledgement (ms), a write every ${PROBE_INTERVAL_MS} ms, ${KILLS} kills`,
-    ['cluster', 'kills', 'p50', 'p99', 'min', 'max', 'mean', 'note'],
-    table,
-  );
+  printTable(title, ['cluster', 'runs', 'p50', 'p99', 'min', 'max', 'mean', 'note'], table);
 }
 
 async function main(): Promise<void> {
@@ -225,12 +238,14 @@ async function main(): Promise<void> {
     outcomes.set(factory.name, o);
   }
   reportProduce(outcomes);
-  reportFailover(outcomes);
+  const probe = `first acks=all acknowledgement after it (ms), a write every ${PROBE_INTERVAL_MS} ms`;
+  reportFailover(outcomes, 'kill', `(b) failover: SIGKILL of the partition leader -> ${probe}`);
+  reportFailover(outcomes, 'stop', `(c) failover: SIGSTOP of the partition leader (hung) -> ${probe}`);
   console.log(
     '\nLatency: send to acknowledgement as ProducerPerformance measures it (idempotent producer, acks=all).',
   );
   console.log(
-    'Failover: from just before the SIGKILL to the probe’s first acknowledgement after it; the probe caps its retry and reconnect back-offs at 100 ms.',
+    'Failover: from just before the signal to the first acknowledgement of a record sent after it; the probe (Java client) caps its back-offs at 100 ms and its request timeout at 2 s.',
   );
   for (const [name, o] of outcomes) {
     console.log(

@@ -7,9 +7,10 @@
  *   A <seq> <sentMicros> <ackedMicros> <offset>
  *   E <seq> <sentMicros> <failedMicros> <exception class>
  *
- * The client's retry and reconnect back-offs are capped at 100 ms, the same for every broker
- * measured: the failover time is then the brokers' and not the client's exponential back-off
- * (1 s at most by default). Runs from source (Java 11+ single-file launch) on Kafka's classpath.
+ * The client's retry and reconnect back-offs are capped at 100 ms, and its request timeout is 2 s
+ * instead of 30 s, the same for every broker measured: the failover time is then the brokers' and
+ * not the client's exponential back-off (1 s at most by default), nor, when the leader hangs
+ * (SIGSTOP) rather than dies, the 30 s the client would wait on a request the hung leader holds. Runs from source (Java 11+ single-file launch) on Kafka's classpath.
  *
  *   java -cp <kafka libs> FailoverProbe.java <bootstrap> <topic> <partition> <interval-ms>
  */
@@ -41,6 +42,7 @@ public class FailoverProbe {
     props.put(ProducerConfig.RETRY_BACKOFF_MAX_MS_CONFIG, "100");
     props.put(ProducerConfig.RECONNECT_BACKOFF_MS_CONFIG, "20");
     props.put(ProducerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, "100");
+    props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, "2000");
     props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "120000");
     props.put(ProducerConfig.CLIENT_ID_CONFIG, "tributary-failover-probe");
     PrintStream out = new PrintStream(System.out, true, "UTF-8");

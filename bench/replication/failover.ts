@@ -1,5 +1,5 @@
 /**
- * Failover time, measured from outside as a client sees it: SIGKILL of a partition's leader, then
+ * Failover time, measured from outside as a client sees it: SIGKILL (or SIGSTOP) of a partition's leader, then
  * the time until the probe's first acknowledged write on that partition among the records sent
  * after the kill (acks=all, a record every few milliseconds, so the figure's resolution is that
  * interval, plus a millisecond of wall clock). Between kills the killed broker is
@@ -13,9 +13,9 @@ import { FailoverProbe, nowMicros } from './probe.ts';
 export const PROBE_INTERVAL_MS = 5;
 
 export interface FailoverRun {
-  /** Milliseconds from each kill to the first acknowledgement after it. */
+  /** Milliseconds from each fault to the first acknowledgement after it. */
   times: number[];
-  /** Kills that did not end in an acknowledgement, with why. */
+  /** Faults that did not end in an acknowledgement, with why. */
   failures: string[];
 }
 
@@ -76,9 +76,16 @@ export async function waitFullIsr(admin: Admin, topic: string, timeoutMs: number
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * What is done to the leader: `kill` is SIGKILL (the process and its connections gone at once), the
+ * broker then brought back; `stop` is SIGSTOP (a hung broker: its connections stay open, nothing
+ * answers, so only a missed heartbeat can tell), the broker then resumed.
+ */
+export type Fault = 'kill' | 'stop';
+
 export async function measureFailover(
   target: ClusterTarget,
-  o: { topic: string; kills: number; log: (line: string) => void },
+  o: { topic: string; fault: Fault; times: number; log: (line: string) => void },
 ): Promise<FailoverRun> {
   const admin = await adminFor(target);
   const run: FailoverRun = { times: [], failures: [] };
@@ -91,24 +98,25 @@ export async function measureFailover(
       partition: 0,
       intervalMs: PROBE_INTERVAL_MS,
     });
-    for (let k = 0; k < o.kills; k++) {
+    for (let k = 0; k < o.times; k++) {
       await waitFullIsr(admin, o.topic, 180_000);
-      // Writes flow before the kill: a second of acknowledgements from the healthy cluster.
+      // Writes flow before the fault: a second of acknowledgements from the healthy cluster.
       await probe.waitForAck(nowMicros(), 30_000);
       await sleep(1000);
       const leader = (await partitionState(admin, o.topic))[0]!.leader;
-      const killedAt = nowMicros();
-      await target.kill(leader);
+      const what = `${o.fault} ${k + 1}/${o.times} of broker ${leader}`;
+      const faultAt = nowMicros();
+      await (o.fault === 'kill' ? target.kill(leader) : target.pause(leader));
       try {
-        const ack = await probe.waitForAck(killedAt, 90_000);
-        const ms = (ack.ackedMicros - killedAt) / 1000;
+        const ack = await probe.waitForAck(faultAt, 90_000);
+        const ms = (ack.ackedMicros - faultAt) / 1000;
         run.times.push(ms);
-        o.log(`kill ${k + 1}/${o.kills} of broker ${leader}: first ack after ${ms.toFixed(0)} ms`);
+        o.log(`${what}: first ack after ${ms.toFixed(0)} ms`);
       } catch (err) {
-        run.failures.push(`kill ${k + 1} of broker ${leader}: ${(err as Error).message.split('\n')[0]}`);
-        o.log(`kill ${k + 1}/${o.kills} of broker ${leader}: ${run.failures.at(-1)}`);
+        run.failures.push(`${what}: ${(err as Error).message.split('\n')[0]}`);
+        o.log(run.failures.at(-1)!);
       }
-      await target.revive(leader);
+      await (o.fault === 'kill' ? target.revive(leader) : target.resume(leader));
     }
     if (probe.errors.length > 0) run.failures.push(`${probe.errors.length} sends failed for good`);
     return run;

@@ -19,6 +19,10 @@ export interface ClusterTarget {
   kill(nodeId: number): Promise<void>;
   /** Resolves once broker `nodeId`, killed before, runs again and serves. */
   revive(nodeId: number): Promise<void>;
+  /** SIGSTOP of broker `nodeId`: hung, its connections open. */
+  pause(nodeId: number): Promise<void>;
+  /** SIGCONT of a paused broker. */
+  resume(nodeId: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -53,6 +57,8 @@ const kafkaWith = (
       brokers: cluster.brokers.map((b) => b.address),
       kill: (nodeId) => cluster.signal(nodeId, 'SIGKILL'),
       revive: (nodeId) => cluster.restart(nodeId),
+      pause: (nodeId) => cluster.signal(nodeId, 'SIGSTOP'),
+      resume: (nodeId) => cluster.signal(nodeId, 'SIGCONT'),
       stop: () => cluster.stop(),
     };
   },
@@ -82,6 +88,8 @@ export const tributary: TargetFactory = {
       brokers: cluster.brokers,
       kill: (nodeId) => cluster.kill(nodeId, 'SIGKILL'),
       revive: (nodeId) => cluster.waitReady(nodeId, 120_000),
+      pause: (nodeId) => cluster.kill(nodeId, 'SIGSTOP'),
+      resume: (nodeId) => cluster.kill(nodeId, 'SIGCONT'),
       stop: () => cluster.stop(),
     };
   },
