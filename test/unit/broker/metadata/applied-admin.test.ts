@@ -66,7 +66,10 @@ describe('broker admin > answers once the change is in this broker’s image', (
   it('holds a created topic’s answer until an image with the topic is applied', async () => {
     const { admin, apply, listeners } = setup();
     let answered = false;
-    const pending = admin.createTopic(create(), false).then((r) => (answered = true) && r);
+    const pending = admin.createTopic(create(), false).then((r) => {
+      answered = true;
+      return r;
+    });
     await Promise.resolve();
     await Promise.resolve();
     expect(answered).toBe(false);
