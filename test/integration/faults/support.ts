@@ -1,0 +1,76 @@
+/**
+ * What the fault tests share beyond ../replication/support.ts: the controller's process in a
+ * `tributary dev` cluster (the dev-cluster helper finds brokers only), the supervisor held still so
+ * an outage lasts as long as a test needs, and a topic's log read back into a history.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { eventually, type DevCluster } from '../../helpers/dev-cluster.ts';
+import { readTopicWithKafkajs } from '../../helpers/kafkajs-reader.ts';
+import type { History } from '../replication/history.ts';
+
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] === 'Z' ? undefined : Number(fields[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+function descendsFrom(pid: number, ancestor: number): boolean {
+  for (let p = parentOf(pid); p !== undefined && p > 1; p = parentOf(p)) if (p === ancestor) return true;
+  return false;
+}
+
+/** The controller's process id as it runs now (a restart changes it); undefined while it is down. */
+export function controllerPid(cluster: DevCluster): number | undefined {
+  const dataDir = join(cluster.root, 'controller');
+  const matches: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (args.includes('controller') && args.includes(dataDir) && descendsFrom(pid, cluster.pid))
+      matches.push(pid);
+  }
+  // The controller itself, not a wrapper around it: the deepest match.
+  return matches.sort((a, b) => (descendsFrom(a, b) ? -1 : descendsFrom(b, a) ? 1 : 0))[0];
+}
+
+/** Whether `pid` runs (a zombie does not). */
+export function running(pid: number): boolean {
+  const stat = (() => {
+    try {
+      return readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return '';
+    }
+  })();
+  return stat !== '' && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+}
+
+/** Resolves once the controller answers /healthz. */
+export async function waitControllerUp(cluster: DevCluster, timeoutMs = 30_000): Promise<void> {
+  await eventually(
+    async () => {
+      const res = await fetch(`${cluster.controllerUrl}/healthz`, { signal: AbortSignal.timeout(1000) });
+      if (res.status !== 200) throw new Error(`the controller answered ${res.status}`);
+    },
+    { timeoutMs, intervalMs: 100 },
+  );
+}
+
+/** Every record of `topic`, read back from the leaders, into `history` (by the `id` header). */
+export async function readLogInto(cluster: DevCluster, topic: string, history: History): Promise<void> {
+  const log = await readTopicWithKafkajs(cluster.kafka, topic);
+  for (const records of log.values()) {
+    for (const r of records) history.read(String(r.headers['id']), r.partition, r.offset);
+  }
+}
