@@ -4,7 +4,7 @@
  * it would be on their machine.
  *
  * `startDevCluster()` picks free ports (a random base in 20000-59999 with every port of the range
- * checked), starts the supervisor in a temp root and resolves once every broker answers /readyz and
+ * checked: N Kafka ports, the controller's, N admin ports), starts the supervisor in a temp root and resolves once every broker answers /readyz and
  * Metadata lists all N of them. Broker processes are found as the supervisor's descendants, by their
  * data directory (`<root>/broker-<i>`) on their command line, so a restarted broker is found again.
  * The supervisor is stopped with SIGTERM (a controlled shutdown of every broker), SIGKILLed after a
@@ -193,10 +193,11 @@ let exitHookInstalled = false;
 export async function startDevCluster(o: StartDevClusterOptions = {}): Promise<DevCluster> {
   const n = o.brokers ?? 3;
   const root = mkdtempSync(join(tmpdir(), 'trib-dev-cluster-'));
-  const port = await freePortRange(n);
-  // The controller's HTTP port sits just below the brokers' admin ports (9643, then 9644+i).
-  const adminBase = (await freePortRange(n + 1)) + 1;
-  const controllerPort = adminBase - 1;
+  // One range for all: Kafka ports, then the controller's, then the admin ports (as 9092+i, 9643,
+  // 9644+i are laid out by default, but adjacent).
+  const port = await freePortRange(2 * n + 1);
+  const controllerPort = port + n;
+  const adminBase = controllerPort + 1;
   const args = [
     MAIN,
     'dev',
@@ -208,6 +209,8 @@ export async function startDevCluster(o: StartDevClusterOptions = {}): Promise<D
     String(port),
     '--admin-port',
     String(adminBase),
+    '--controller-port',
+    String(controllerPort),
     ...Object.entries(o.properties ?? {}).flatMap(([k, v]) => ['--set', `${k}=${v}`]),
     ...(o.args ?? []),
   ];
