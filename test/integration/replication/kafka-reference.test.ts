@@ -1,0 +1,56 @@
+/**
+ * The kill -9 scenarios of leader-kill.test.ts against Apache Kafka 3.9 (3 brokers and a dedicated
+ * KRaft controller, test/helpers/apache-kafka.ts): what the replication tests demand of Tributary —
+ * and how the history checker judges it — holds for Kafka itself. Kafka's failure detection is
+ * tightened (broker.session.timeout.ms 1000) so that a kill costs a second or two, not nine; the
+ * test restarts the killed broker itself, as Kafka has no supervisor.
+ */
+import { afterAll, beforeAll, describe, it, jest } from '@jest/globals';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { startKafkaCluster, type KafkaCluster } from '../../helpers/apache-kafka.ts';
+import { killLeaderUnderJava, killLeaderUnderKafkajs, type ReplicatedCluster } from './scenarios.ts';
+
+jest.setTimeout(300_000);
+
+let cluster: KafkaCluster;
+let kafka: Kafka;
+let admin: Admin;
+
+beforeAll(async () => {
+  cluster = await startKafkaCluster({
+    brokers: 3,
+    heapMb: 512,
+    properties: { 'broker.heartbeat.interval.ms': 250 },
+    controllerProperties: { 'broker.session.timeout.ms': 1000 },
+  });
+  kafka = new Kafka({
+    clientId: 'kafka-reference',
+    brokers: cluster.brokers.map((b) => b.address),
+    logLevel: logLevel.NOTHING,
+    retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 10 },
+  });
+  admin = kafka.admin();
+  await admin.connect();
+}, 240_000);
+
+afterAll(async () => {
+  await admin?.disconnect();
+  await cluster?.stop();
+});
+
+function replicated(): ReplicatedCluster {
+  return {
+    kafka,
+    admin,
+    bootstrap: cluster.bootstrap,
+    port: (n) => cluster.brokers[n]!.port,
+    kill: (n) => cluster.signal(n, 'SIGKILL'),
+    revived: (n) => cluster.restart(n),
+  };
+}
+
+describe('replication > the kill -9 scenarios against Apache Kafka', () => {
+  it('kafkajs producer and consumer group through a leader kill', () => killLeaderUnderKafkajs(replicated()));
+
+  it('Java producer through a leader kill', () => killLeaderUnderJava(replicated()));
+});
