@@ -28,7 +28,7 @@ import {
   random,
   rawProduce,
 } from '../replication/support.ts';
-import { controllerPid, readLogInto, running, waitControllerUp } from './support.ts';
+import { controllerPid, readLogInto, running, settledPartitions, waitControllerUp } from './support.ts';
 
 jest.setTimeout(120_000);
 
@@ -53,7 +53,7 @@ describe('faults > requests to the controller without its token', () => {
   it('are refused with 401 and logged, and change nothing', async () => {
     const topic = random('token');
     await createReplicatedTopic(admin, topic, 1);
-    const before = await cluster.partitions(topic);
+    const before = await settledPartitions(cluster, topic);
     const [p] = before;
     const { leaderEpoch } = await metadataFrom(cluster.port(p!.leader), topic, 0);
     const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
@@ -169,7 +169,7 @@ describe('faults > kill -9 of the controller', () => {
         },
         { timeoutMs: 30_000 },
       );
-      const before = await cluster.partitions(topic);
+      const before = await settledPartitions(cluster, topic);
 
       // The supervisor is held still so that it restarts the controller only when told to.
       const pid = controllerPid(cluster);

@@ -13,6 +13,7 @@ import { ApiKey } from '../../../src/protocol/messages/index.ts';
 import { eventually, startDevCluster, type DevCluster } from '../../helpers/dev-cluster.ts';
 import { RawClient } from '../../helpers/raw-client.ts';
 import { History } from '../replication/history.ts';
+import { withOutput } from './support.ts';
 import { createReplicatedTopic, produceUntilStopped, random } from '../replication/support.ts';
 
 jest.setTimeout(120_000);
@@ -55,97 +56,98 @@ async function committed(group: string, topic: string): Promise<Map<number, bigi
 }
 
 describe('faults > kill -9 of a group coordinator', () => {
-  it('the group carries on with a new coordinator and its committed offsets never go back', async () => {
-    const topic = random('coordinator-kill');
-    const group = random('group');
-    await createReplicatedTopic(admin, topic, PARTITIONS);
-    const history = new History();
-    const readBy = [0, 0];
-    const consumers: Consumer[] = [];
-    for (const member of [0, 1]) {
-      const consumer = cluster.kafka.consumer({
-        groupId: group,
-        sessionTimeout: 10_000,
-        heartbeatInterval: 500,
-        retry: { retries: 30, maxRetryTime: 1000 },
-      });
-      consumer.on(consumer.events.COMMIT_OFFSETS, ({ payload }) => {
-        for (const t of payload.topics)
-          for (const p of t.partitions) history.commit(group, p.partition, BigInt(p.offset));
-      });
-      await consumer.connect();
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await consumer.run({
-        autoCommitInterval: 500,
-        eachMessage: async ({ partition, message }) => {
-          history.read(String(message.headers?.['id']), partition, BigInt(message.offset));
-          readBy[member]!++;
-        },
-      });
-      consumers.push(consumer);
-    }
-    // What OffsetFetch answers, sampled all along: a stored offset must not go back either.
-    const stored = `${group}/as-stored`;
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        const offsets = await committed(group, topic).catch(() => new Map<number, bigint>());
-        for (const [p, o] of offsets) if (o >= 0n) history.commit(stored, p, o);
-        await new Promise((r) => setTimeout(r, 100));
+  it('the group carries on with a new coordinator and its committed offsets never go back', () =>
+    withOutput(cluster, async () => {
+      const topic = random('coordinator-kill');
+      const group = random('group');
+      await createReplicatedTopic(admin, topic, PARTITIONS);
+      const history = new History();
+      const readBy = [0, 0];
+      const consumers: Consumer[] = [];
+      for (const member of [0, 1]) {
+        const consumer = cluster.kafka.consumer({
+          groupId: group,
+          sessionTimeout: 10_000,
+          heartbeatInterval: 500,
+          retry: { retries: 30, maxRetryTime: 1000 },
+        });
+        consumer.on(consumer.events.COMMIT_OFFSETS, ({ payload }) => {
+          for (const t of payload.topics)
+            for (const p of t.partitions) history.commit(group, p.partition, BigInt(p.offset));
+        });
+        await consumer.connect();
+        await consumer.subscribe({ topic, fromBeginning: true });
+        await consumer.run({
+          autoCommitInterval: 500,
+          eachMessage: async ({ partition, message }) => {
+            history.read(String(message.headers?.['id']), partition, BigInt(message.offset));
+            readBy[member]!++;
+          },
+        });
+        consumers.push(consumer);
       }
-    })();
-    const producer = produceUntilStopped({
-      kafka: cluster.kafka,
-      topic,
-      partitions: PARTITIONS,
-      histories: [history],
-      name: 'kafkajs',
-      pauseMs: 10,
-    });
-    try {
-      // Both members read (the partitions are shared) and the group has committed every partition.
-      await eventually(
-        async () => {
-          expect(readBy.every((n) => n > 0)).toBe(true);
-          const offsets = await committed(group, topic);
-          for (let p = 0; p < PARTITIONS; p++) expect(offsets.get(p)).toBeGreaterThan(0n);
-        },
-        { timeoutMs: 60_000, intervalMs: 250 },
-      );
-      const victim = await coordinator(0, group);
-      const before = await committed(group, topic);
-      const commitsBefore = history.check().commits;
-      await cluster.kill(victim, 'SIGKILL');
-
-      const survivor = [0, 1, 2].find((n) => n !== victim)!;
-      await eventually(async () => expect(await coordinator(survivor, group)).not.toBe(victim), {
-        timeoutMs: 30_000,
-        intervalMs: 100,
+      // What OffsetFetch answers, sampled all along: a stored offset must not go back either.
+      const stored = `${group}/as-stored`;
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          const offsets = await committed(group, topic).catch(() => new Map<number, bigint>());
+          for (const [p, o] of offsets) if (o >= 0n) history.commit(stored, p, o);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      })();
+      const producer = produceUntilStopped({
+        kafka: cluster.kafka,
+        topic,
+        partitions: PARTITIONS,
+        histories: [history],
+        name: 'kafkajs',
+        pauseMs: 10,
       });
-      // The group commits again, through the new coordinator, and reads on.
-      const readAtKill = readBy[0]! + readBy[1]!;
+      try {
+        // Both members read (the partitions are shared) and the group has committed every partition.
+        await eventually(
+          async () => {
+            expect(readBy.every((n) => n > 0)).toBe(true);
+            const offsets = await committed(group, topic);
+            for (let p = 0; p < PARTITIONS; p++) expect(offsets.get(p)).toBeGreaterThan(0n);
+          },
+          { timeoutMs: 60_000, intervalMs: 250 },
+        );
+        const victim = await coordinator(0, group);
+        const before = await committed(group, topic);
+        const commitsBefore = history.check().commits;
+        await cluster.kill(victim, 'SIGKILL');
+
+        const survivor = [0, 1, 2].find((n) => n !== victim)!;
+        await eventually(async () => expect(await coordinator(survivor, group)).not.toBe(victim), {
+          timeoutMs: 30_000,
+          intervalMs: 100,
+        });
+        // The group commits again, through the new coordinator, and reads on.
+        const readAtKill = readBy[0]! + readBy[1]!;
+        await eventually(
+          async () => {
+            expect(readBy[0]! + readBy[1]!).toBeGreaterThan(readAtKill + 50);
+            const after = await committed(group, topic);
+            for (let p = 0; p < PARTITIONS; p++) expect(after.get(p)!).toBeGreaterThan(before.get(p)!);
+          },
+          { timeoutMs: 45_000, intervalMs: 250 },
+        );
+        expect(history.check().commits).toBeGreaterThan(commitsBefore);
+      } finally {
+        producer.stop();
+        sampling = false;
+        await Promise.all([producer.done, sampler]);
+      }
       await eventually(
-        async () => {
-          expect(readBy[0]! + readBy[1]!).toBeGreaterThan(readAtKill + 50);
-          const after = await committed(group, topic);
-          for (let p = 0; p < PARTITIONS; p++) expect(after.get(p)!).toBeGreaterThan(before.get(p)!);
+        () => {
+          const lost = history.check().problems.filter((p) => p.kind === 'lost');
+          if (lost.length > 0) throw new Error(`the group has yet to read ${lost.length} records`);
         },
-        { timeoutMs: 45_000, intervalMs: 250 },
+        { timeoutMs: 30_000, intervalMs: 250 },
       );
-      expect(history.check().commits).toBeGreaterThan(commitsBefore);
-    } finally {
-      producer.stop();
-      sampling = false;
-      await Promise.all([producer.done, sampler]);
-    }
-    await eventually(
-      () => {
-        const lost = history.check().problems.filter((p) => p.kind === 'lost');
-        if (lost.length > 0) throw new Error(`the group has yet to read ${lost.length} records`);
-      },
-      { timeoutMs: 30_000, intervalMs: 250 },
-    );
-    await Promise.all(consumers.map((c) => c.disconnect()));
-    expect(history.check().problems).toEqual([]);
-  });
+      await Promise.all(consumers.map((c) => c.disconnect()));
+      expect(history.check().problems).toEqual([]);
+    }));
 });

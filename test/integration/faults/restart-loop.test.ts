@@ -10,7 +10,7 @@ import type { Admin } from 'kafkajs';
 import { eventually, startDevCluster, type DevCluster } from '../../helpers/dev-cluster.ts';
 import { History, summarize } from '../replication/history.ts';
 import { createReplicatedTopic, produceUntilStopped, random, segmentBytes } from '../replication/support.ts';
-import { readLogInto } from './support.ts';
+import { readLogInto, settledPartitions } from './support.ts';
 
 jest.setTimeout(120_000);
 
@@ -37,7 +37,7 @@ describe('faults > a follower killed again while it recovers', () => {
     const topic = random('restart-loop');
     await createReplicatedTopic(admin, topic, PARTITIONS);
     const history = new History();
-    const partitions = await cluster.partitions(topic);
+    const partitions = await settledPartitions(cluster, topic);
     // A broker that leads none of the partitions: a follower everywhere.
     const victim = [0, 1, 2].find((n) => partitions.every((p) => p.leader !== n));
     const follower =

@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { eventually, type DevCluster } from '../../helpers/dev-cluster.ts';
+import { eventually, type DevCluster, type PartitionInfo } from '../../helpers/dev-cluster.ts';
 import { readTopicWithKafkajs } from '../../helpers/kafkajs-reader.ts';
 import type { History } from '../replication/history.ts';
 
@@ -72,5 +72,31 @@ export async function readLogInto(cluster: DevCluster, topic: string, history: H
   const log = await readTopicWithKafkajs(cluster.kafka, topic);
   for (const records of log.values()) {
     for (const r of records) history.read(String(r.headers['id']), r.partition, r.offset);
+  }
+}
+
+/**
+ * The topic's partitions once Metadata (from whichever broker kafkajs asks) shows each with a leader
+ * and a full ISR: brokers learn of a new topic a moment after CreateTopics has answered.
+ */
+export async function settledPartitions(cluster: DevCluster, topic: string): Promise<PartitionInfo[]> {
+  return eventually(async () => {
+    const partitions = await cluster.partitions(topic);
+    for (const p of partitions) {
+      if (p.leader < 0 || p.isr.length !== p.replicas.length)
+        throw new Error(`${topic}-${p.partition} not settled: ${JSON.stringify(p)}`);
+    }
+    return partitions;
+  });
+}
+
+/** Runs `fn`; a failure carries the cluster's last lines of output, to tell what it was doing. */
+export async function withOutput<T>(cluster: DevCluster, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof Error)
+      err.message += `\n--- the cluster's output, last lines:\n${cluster.output().slice(-6000)}`;
+    throw err;
   }
 }
