@@ -483,6 +483,8 @@ export interface KafkaCluster {
   restart(nodeId: number): Promise<void>;
   /** The node's log (stdout and stderr, appended across restarts). */
   logFile(nodeId: number): string;
+  /** The node's directory: server.properties, kafka.log, and its log dirs under kraft-logs/. */
+  nodeDir(nodeId: number): string;
   /** Controlled shutdown of every broker, then the controller; removes an own temp dir. Idempotent. */
   stop(): Promise<void>;
 }
@@ -661,6 +663,7 @@ export async function startKafkaCluster(options: StartKafkaClusterOptions = {}):
     },
     restart: start,
     logFile: (nodeId) => node(nodeId).logFile,
+    nodeDir: (nodeId) => dirname(node(nodeId).config),
     stop,
   };
 }

@@ -163,10 +163,11 @@ export class History {
   }
 }
 
-/** A one-line summary of a report for assertion messages. */
+/** A summary of a report for assertion messages: the counts, and the first few problems. */
 export function summarize(report: HistoryReport): string {
   const counts = new Map<string, number>();
   for (const p of report.problems) counts.set(p.kind, (counts.get(p.kind) ?? 0) + 1);
   const kinds = [...counts].map(([k, n]) => `${n} ${k}`).join(', ') || 'no problems';
-  return `${report.sent} sent, ${report.acknowledged} acknowledged, ${report.failed} failed, ${report.read} read: ${kinds}`;
+  const first = report.problems.slice(0, 5).map((p) => `\n  ${p.kind}: ${p.detail}`);
+  return `${report.sent} sent, ${report.acknowledged} acknowledged, ${report.failed} failed, ${report.read} read: ${kinds}${first.join('')}`;
 }

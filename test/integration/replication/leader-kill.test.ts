@@ -8,16 +8,14 @@
  */
 import { afterAll, beforeAll, describe, it, jest } from '@jest/globals';
 import type { Admin } from 'kafkajs';
-import { eventually, startDevCluster, type DevCluster } from '../../helpers/dev-cluster.ts';
-import { killLeaderUnderJava, killLeaderUnderKafkajs, type ReplicatedCluster } from './scenarios.ts';
+import { startDevCluster, type DevCluster } from '../../helpers/dev-cluster.ts';
+import { devReplicated } from './clusters.ts';
+import { killLeaderUnderJava, killLeaderUnderKafkajs } from './scenarios.ts';
 
 jest.setTimeout(300_000);
 
 let cluster: DevCluster;
 let admin: Admin;
-/** The pid each killed broker had, to tell the supervisor's restart from the process it killed. */
-const killedPids = new Map<number, number>();
-
 beforeAll(async () => {
   cluster = await startDevCluster({ brokers: 3 });
   admin = cluster.kafka.admin();
@@ -29,33 +27,10 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-function replicated(): ReplicatedCluster {
-  return {
-    kafka: cluster.kafka,
-    admin,
-    bootstrap: cluster.bootstrap,
-    port: (n) => cluster.port(n),
-    async kill(n) {
-      killedPids.set(n, cluster.brokerPid(n)!);
-      await cluster.kill(n, 'SIGKILL');
-    },
-    async revived(n) {
-      await eventually(
-        () => {
-          const pid = cluster.brokerPid(n);
-          if (pid === undefined || pid === killedPids.get(n))
-            throw new Error(`broker ${n} not restarted yet`);
-        },
-        { timeoutMs: 60_000 },
-      );
-      await cluster.waitReady(n, 60_000);
-    },
-  };
-}
-
 describe('replication > kill -9 of a partition leader', () => {
   it('loses and duplicates no acknowledged kafkajs record, a consumer group carries on, the broker rejoins the ISR', () =>
-    killLeaderUnderKafkajs(replicated()));
+    killLeaderUnderKafkajs(devReplicated(cluster, admin)));
 
-  it('loses and duplicates no record the Java client acknowledged', () => killLeaderUnderJava(replicated()));
+  it('loses and duplicates no record the Java client acknowledged', () =>
+    killLeaderUnderJava(devReplicated(cluster, admin)));
 });
