@@ -20,8 +20,8 @@ import type { FetchResponse, PartitionData } from '../../protocol/messages/fetch
 import { ApiKey } from '../../protocol/messages/index.ts';
 import type { OffsetForLeaderEpochRequest } from '../../protocol/messages/offset-for-leader-epoch-request.ts';
 import type { OffsetForLeaderEpochResponse } from '../../protocol/messages/offset-for-leader-epoch-response.ts';
-import { walkBatches } from '../../storage/batch.ts';
 import type { ProducerStateManager } from '../producer-state-manager.ts';
+import { appendRuns } from './append-runs.ts';
 import { KafkaConnection } from './kafka-connection.ts';
 import type { ReplicaPartition } from './partition.ts';
 import { truncationStep } from './truncation.ts';
@@ -309,16 +309,14 @@ export class ReplicaFetcher {
       });
       return;
     }
-    const records = data.records ?? Buffer.alloc(0);
-    const whole = records.subarray(
-      0,
-      walkBatches(records, () => undefined),
-    );
-    if (whole.length > 0) {
+    const runs = appendRuns(data.records ?? Buffer.alloc(0), log.config.segmentBytes);
+    if (runs.length > 0) {
       await this.#o.producers.load(log);
       if (this.#partitions.get(p.key) !== p || log.logEndOffset !== fetchOffset) return;
-      await log.appendAsFollower(whole);
-      this.#o.producers.replicated(log, whole);
+      for (const run of runs) {
+        await log.appendAsFollower(run);
+        this.#o.producers.replicated(log, run);
+      }
     }
     if (this.#partitions.get(p.key) !== p) return;
     p.replica.followLeaderHighWatermark(Number(data.highWatermark));

@@ -3,14 +3,17 @@
  * still recovering, three times a few hundred milliseconds apart, under an idempotent acks=all
  * producer. With min.insync.replicas=2 the producer never stops; the supervisor restarts the broker
  * (with its back-off); in the end it is back in every ISR, its logs hold the same bytes as the
- * others', and nothing acknowledged is lost, duplicated or reordered.
+ * others', and nothing acknowledged is lost, duplicated or reordered. Segments are small (4 KiB),
+ * so the kills land around rolls and each recovery opens several of them.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { Admin } from 'kafkajs';
+import { ErrorCode } from '../../../src/protocol/error-codes.ts';
 import { eventually, startDevCluster, type DevCluster } from '../../helpers/dev-cluster.ts';
+import { RawClient } from '../../helpers/raw-client.ts';
 import { History, summarize } from '../replication/history.ts';
-import { createReplicatedTopic, produceUntilStopped, random, segmentBytes } from '../replication/support.ts';
-import { readLogInto, settledPartitions } from './support.ts';
+import { produceUntilStopped, random, rawProduce, segmentBytes } from '../replication/support.ts';
+import { createSmallSegmentTopic, readLogInto, settledPartitions, SMALL_SEGMENT_BYTES } from './support.ts';
 
 jest.setTimeout(120_000);
 
@@ -35,7 +38,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 describe('faults > a follower killed again while it recovers', () => {
   it('is back in every ISR with the same log after three kills a few hundred ms apart', async () => {
     const topic = random('restart-loop');
-    await createReplicatedTopic(admin, topic, PARTITIONS);
+    await createSmallSegmentTopic(admin, topic, PARTITIONS);
     const history = new History();
     const partitions = await settledPartitions(cluster, topic);
     // A broker that leads none of the partitions: a follower everywhere.
@@ -116,6 +119,35 @@ describe('faults > a follower killed again while it recovers', () => {
         }
       },
       { timeoutMs: 30_000, intervalMs: 250 },
+    );
+  });
+});
+
+describe('faults > a follower behind on a topic with small segments', () => {
+  it('catches up although the leader answers its fetch with more than a segment of batches', async () => {
+    const topic = random('small-segments');
+    await createSmallSegmentTopic(admin, topic, 1);
+    const [p] = await settledPartitions(cluster, topic);
+    const follower = p!.replicas.find((n) => n !== p!.leader)!;
+    await cluster.kill(follower, 'SIGSTOP');
+    const client = await RawClient.connect(cluster.port(p!.leader));
+    try {
+      // acks=1: the stopped follower is still in the ISR, so acks=all would wait for it.
+      for (let i = 0; i < 40; i++) {
+        const values = Array.from({ length: 10 }, (_, j) => `behind-${i}-${j}-${'x'.repeat(100)}`);
+        expect((await rawProduce(client, topic, 0, values, { acks: 1 })).errorCode).toBe(ErrorCode.NONE);
+      }
+    } finally {
+      client.close();
+      await cluster.kill(follower, 'SIGCONT');
+    }
+    await eventually(
+      () => {
+        const bytes = [p!.leader, follower].map((n) => segmentBytes(cluster.dataDir(n), topic, 0));
+        expect(bytes[0]!.length).toBeGreaterThan(10 * SMALL_SEGMENT_BYTES);
+        expect(bytes[1]!.equals(bytes[0]!)).toBe(true);
+      },
+      { timeoutMs: 20_000, intervalMs: 100 },
     );
   });
 });

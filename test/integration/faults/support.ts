@@ -1,10 +1,12 @@
 /**
  * What the fault tests share beyond ../replication/support.ts: the controller's process in a
  * `tributary dev` cluster (the dev-cluster helper finds brokers only), the supervisor held still so
- * an outage lasts as long as a test needs, and a topic's log read back into a history.
+ * an outage lasts as long as a test needs, topics with small segments, and a topic's log read back
+ * into a history.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Admin } from 'kafkajs';
 import { eventually, type DevCluster, type PartitionInfo } from '../../helpers/dev-cluster.ts';
 import { readTopicWithKafkajs } from '../../helpers/kafkajs-reader.ts';
 import type { History } from '../replication/history.ts';
@@ -100,3 +102,40 @@ export async function withOutput<T>(cluster: DevCluster, fn: () => Promise<T>): 
     throw err;
   }
 }
+
+/**
+ * An RF=3 topic with min.insync.replicas=2 (as ../replication/support.ts creates them) and small
+ * segments, so that a kill lands around segment rolls and recovery has several segments to open.
+ */
+export async function createSmallSegmentTopic(
+  admin: Admin,
+  topic: string,
+  partitions: number,
+): Promise<void> {
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [
+      {
+        topic,
+        numPartitions: partitions,
+        replicationFactor: 3,
+        configEntries: [
+          { name: 'min.insync.replicas', value: '2' },
+          { name: 'segment.bytes', value: String(SMALL_SEGMENT_BYTES) },
+        ],
+      },
+    ],
+  });
+}
+
+export const SMALL_SEGMENT_BYTES = 4096;
+
+/**
+ * kafkajs consumer settings for clusters whose brokers come and go. kafkajs 2.2.4 rebuilds its
+ * fetchers when the set of brokers in its metadata changes; a disconnect that lands while it waits
+ * for the old fetchers' long polls to end leaves new fetchers running against a stopped runner, whose
+ * fetch answers at once without I/O: the process then spins in microtasks forever, jest's timeouts
+ * included (the same family as tulios/kafkajs#1384). Long polls of 100 ms shrink that window to
+ * almost nothing; waiting for the cluster to settle before disconnecting does the rest.
+ */
+export const CONSUMER_SETTINGS = { maxWaitTimeInMs: 100, retry: { retries: 30, maxRetryTime: 1000 } };
