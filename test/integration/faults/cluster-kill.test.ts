@@ -4,14 +4,15 @@
  * replica in its ISR (no unclean election); the supervisor restarts the brokers, which recover their
  * logs from disk and come back. Nothing acknowledged is lost: an acknowledged record was on two
  * replicas' disks (page cache survives a process kill), and none of them may truncate it away on
- * the way back. The producer carries on, and every replica ends up with the same bytes.
+ * the way back. The producer carries on, and every replica ends up with the same bytes. Segments
+ * are small (4 KiB), so the kill lands around rolls and recovery opens several of them.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { Admin } from 'kafkajs';
 import { eventually, startDevCluster, type DevCluster } from '../../helpers/dev-cluster.ts';
 import { History, summarize } from '../replication/history.ts';
-import { createReplicatedTopic, produceUntilStopped, random, segmentBytes } from '../replication/support.ts';
-import { readLogInto, running } from './support.ts';
+import { produceUntilStopped, random, segmentBytes } from '../replication/support.ts';
+import { createSmallSegmentTopic, readLogInto, running } from './support.ts';
 
 jest.setTimeout(120_000);
 
@@ -34,7 +35,7 @@ afterAll(async () => {
 describe('faults > kill -9 of every broker at once', () => {
   it('loses no acknowledged record, and the cluster comes back with identical replicas', async () => {
     const topic = random('cluster-kill');
-    await createReplicatedTopic(admin, topic, PARTITIONS);
+    await createSmallSegmentTopic(admin, topic, PARTITIONS);
     const history = new History();
     const producer = produceUntilStopped({
       kafka: cluster.kafka,

@@ -28,7 +28,14 @@ import {
   random,
   rawProduce,
 } from '../replication/support.ts';
-import { controllerPid, readLogInto, running, settledPartitions, waitControllerUp } from './support.ts';
+import {
+  CONSUMER_SETTINGS,
+  controllerPid,
+  readLogInto,
+  running,
+  settledPartitions,
+  waitControllerUp,
+} from './support.ts';
 
 jest.setTimeout(120_000);
 
@@ -139,7 +146,7 @@ describe('faults > kill -9 of the controller', () => {
     await createReplicatedTopic(admin, topic, PARTITIONS);
     const stored = new History();
     const consumed = new History();
-    const consumer = cluster.kafka.consumer({ groupId: group, retry: { retries: 30, maxRetryTime: 1000 } });
+    const consumer = cluster.kafka.consumer({ groupId: group, ...CONSUMER_SETTINGS });
     consumer.on(consumer.events.COMMIT_OFFSETS, ({ payload }) => {
       for (const t of payload.topics)
         for (const p of t.partitions) consumed.commit(group, p.partition, BigInt(p.offset));

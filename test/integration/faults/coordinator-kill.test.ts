@@ -13,7 +13,7 @@ import { ApiKey } from '../../../src/protocol/messages/index.ts';
 import { eventually, startDevCluster, type DevCluster } from '../../helpers/dev-cluster.ts';
 import { RawClient } from '../../helpers/raw-client.ts';
 import { History } from '../replication/history.ts';
-import { withOutput } from './support.ts';
+import { CONSUMER_SETTINGS, settledPartitions, withOutput } from './support.ts';
 import { createReplicatedTopic, produceUntilStopped, random } from '../replication/support.ts';
 
 jest.setTimeout(120_000);
@@ -69,7 +69,7 @@ describe('faults > kill -9 of a group coordinator', () => {
           groupId: group,
           sessionTimeout: 10_000,
           heartbeatInterval: 500,
-          retry: { retries: 30, maxRetryTime: 1000 },
+          ...CONSUMER_SETTINGS,
         });
         consumer.on(consumer.events.COMMIT_OFFSETS, ({ payload }) => {
           for (const t of payload.topics)
@@ -135,6 +135,9 @@ describe('faults > kill -9 of a group coordinator', () => {
           { timeoutMs: 45_000, intervalMs: 250 },
         );
         expect(history.check().commits).toBeGreaterThan(commitsBefore);
+        // The killed broker back (restarted by the supervisor) before the consumers leave.
+        await cluster.waitReady(victim, 60_000);
+        await settledPartitions(cluster, topic);
       } finally {
         producer.stop();
         sampling = false;
