@@ -242,21 +242,41 @@ export class Controller implements ControllerService {
   #armTimer(): void {
     if (this.#closed || this.#deposed) return;
     const every = Math.max(1, Math.floor(this.#o.settings.sessionTimeoutMs / 4));
+    const dueAt = this.#o.clock.now() + every;
     this.#timer = this.#o.clock.setTimeout(() => {
       this.#timer = null;
-      this.#decide(() =>
-        brokers.expireSessions(
-          this.#state,
-          this.#sessions,
-          this.#o.clock.now(),
-          this.#o.settings.sessionTimeoutMs,
-        ),
-      )
+      const lateMs = this.#o.clock.now() - dueAt;
+      // A check this late means this process did not run (stopped, swapped out, a long pause):
+      // the heartbeats of that time wait unread in its sockets, so silence proves nothing against
+      // the brokers. They get a fresh session, as at takeover; a dead one's closed stream or its
+      // next missed session still fences it.
+      const tick =
+        lateMs > every
+          ? this.#queue.run(async () => this.#renewSessions(lateMs))
+          : this.#decide(() =>
+              brokers.expireSessions(
+                this.#state,
+                this.#sessions,
+                this.#o.clock.now(),
+                this.#o.settings.sessionTimeoutMs,
+              ),
+            );
+      tick
         .catch((err: unknown) =>
           this.#log.error({ err }, 'Failed to persist the fencing of expired sessions'),
         )
         .finally(() => this.#armTimer());
     }, every);
+  }
+
+  #renewSessions(lateMs: number): void {
+    const now = this.#o.clock.now();
+    for (const [nodeId, session] of this.#sessions)
+      this.#sessions.set(nodeId, { ...session, lastHeartbeatMs: now });
+    this.#log.warn(
+      { lateMs },
+      'The session check ran late (this process did not run meanwhile); renewed every broker session instead of fencing',
+    );
   }
 
   #disarmTimer(): void {

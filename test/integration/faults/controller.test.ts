@@ -246,3 +246,50 @@ describe('faults > kill -9 of the controller', () => {
     expect(consumed.check().problems).toEqual([]);
   });
 });
+
+describe('faults > a stopped controller (SIGSTOP), resumed', () => {
+  it('fences nobody for the heartbeats it could not read while it was stopped', async () => {
+    const topic = random('controller-stop');
+    await createReplicatedTopic(admin, topic, PARTITIONS);
+    const history = new History();
+    const producer = produceUntilStopped({
+      kafka: cluster.kafka,
+      topic,
+      partitions: PARTITIONS,
+      histories: [history],
+      name: 'kafkajs',
+      pauseMs: 10,
+    });
+    const sessionFences = (): number =>
+      cluster.output().match(/Fenced broker \d \(session expired\)/g)?.length ?? 0;
+    try {
+      await eventually(() => expect(producer.acknowledged()).toBeGreaterThanOrEqual(20), {
+        timeoutMs: 30_000,
+      });
+      const before = await settledPartitions(cluster, topic);
+      const fencesBefore = sessionFences();
+      const pid = controllerPid(cluster)!;
+      process.kill(pid, 'SIGSTOP');
+      try {
+        const ackedAtStop = producer.acknowledged();
+        await new Promise((r) => setTimeout(r, OUTAGE_MS));
+        expect(producer.acknowledged()).toBeGreaterThan(ackedAtStop + 20);
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+      await waitControllerUp(cluster);
+      const ackedAtResume = producer.acknowledged();
+      await eventually(() => expect(producer.acknowledged()).toBeGreaterThan(ackedAtResume + 20), {
+        timeoutMs: 30_000,
+      });
+      expect(sessionFences()).toBe(fencesBefore);
+      expect(await cluster.partitions(topic)).toEqual(before);
+    } finally {
+      producer.stop();
+      await producer.done;
+    }
+    await readLogInto(cluster, topic, history);
+    const report = history.check();
+    expect(summarize(report)).toBe(summarize({ ...report, problems: [] }));
+  });
+});

@@ -6,7 +6,21 @@ import { NO_LEADER } from '../../../src/controller/image.ts';
 import { LocalFileStore, MemoryStore, StaleControllerError } from '../../../src/controller/store.ts';
 import { ErrorCode } from '../../../src/protocol/error-codes.ts';
 import { nodeFs } from '../../../src/storage/fs.ts';
+import { FakeClock } from '../../../src/common/clock.ts';
 import { type Harness, openController, SESSION_MS, topicRequest } from './harness.ts';
+
+/** A FakeClock whose process can be stopped: time passes, and its timers fire only when it runs again. */
+class StallingClock extends FakeClock {
+  #stalledMs = 0;
+
+  override now(): number {
+    return super.now() + this.#stalledMs;
+  }
+
+  stall(ms: number): void {
+    this.#stalledMs += ms;
+  }
+}
 
 const open: Harness[] = [];
 afterEach(async () => {
@@ -136,6 +150,22 @@ describe('controller > brokers', () => {
     }
     expect(h.logged).toContain('Fenced broker 2 (session expired)');
     expect(h.logged).toContain(`Moved leadership of ${ledBy2} partitions from broker 2`);
+  });
+
+  it('fences nobody for the time it did not run itself (a stopped process): the heartbeats of that time wait unread', async () => {
+    const clock = new StallingClock(1_000_000);
+    const h = await threeBrokers({ clock });
+    clock.stall(2 * SESSION_MS);
+    await clock.advanceAsync(SESSION_MS / 4);
+    expect(h.controller.image().brokers.map((b) => b.nodeId)).toEqual([0, 1, 2]);
+    expect(h.logged.filter((m) => m.startsWith('Fenced'))).toEqual([]);
+    // Its sessions were renewed, not suspended: a broker silent from then on is fenced in its time.
+    for (let i = 0; i < 5; i++) {
+      await h.beat(0, 1);
+      await clock.advanceAsync(SESSION_MS / 4);
+    }
+    expect(h.controller.image().brokers.map((b) => b.nodeId)).toEqual([0, 1]);
+    expect(h.logged).toContain('Fenced broker 2 (session expired)');
   });
 
   it('fences a lost broker at once, unless it registered again since', async () => {
