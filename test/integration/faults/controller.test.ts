@@ -293,3 +293,48 @@ describe('faults > a stopped controller (SIGSTOP), resumed', () => {
     expect(summarize(report)).toBe(summarize({ ...report, problems: [] }));
   });
 });
+
+describe('faults > kill -9 of the controller and a partition leader together', () => {
+  it('fails the partition over once the controller is back, losing nothing acknowledged', async () => {
+    const topic = random('controller-and-leader');
+    await createReplicatedTopic(admin, topic, PARTITIONS);
+    const history = new History();
+    const producer = produceUntilStopped({
+      kafka: cluster.kafka,
+      topic,
+      partitions: PARTITIONS,
+      histories: [history],
+      name: 'kafkajs',
+      pauseMs: 10,
+    });
+    try {
+      await eventually(() => expect(producer.acknowledged()).toBeGreaterThanOrEqual(20), {
+        timeoutMs: 30_000,
+      });
+      const old = (await settledPartitions(cluster, topic))[0]!;
+      const pids = [controllerPid(cluster)!, cluster.brokerPid(old.leader)!];
+      // Both down at once, and kept down for longer than a session.
+      process.kill(cluster.pid, 'SIGSTOP');
+      try {
+        for (const pid of pids) process.kill(pid, 'SIGKILL');
+        await eventually(() => expect(pids.filter(running)).toEqual([]), { intervalMs: 10 });
+        await new Promise((r) => setTimeout(r, OUTAGE_MS));
+      } finally {
+        process.kill(cluster.pid, 'SIGCONT');
+      }
+      await waitControllerUp(cluster);
+      await cluster.waitReady(old.leader, 60_000);
+      const acked = producer.acknowledged();
+      await eventually(() => expect(producer.acknowledged()).toBeGreaterThan(acked + 20), {
+        timeoutMs: 30_000,
+      });
+      await settledPartitions(cluster, topic);
+    } finally {
+      producer.stop();
+      await producer.done;
+    }
+    await readLogInto(cluster, topic, history);
+    const report = history.check();
+    expect(summarize(report)).toBe(summarize({ ...report, problems: [] }));
+  });
+});
