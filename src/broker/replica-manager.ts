@@ -32,7 +32,12 @@ import { DEFAULT_PRODUCER_ID_EXPIRATION_MS, ProducerStateManager } from './produ
 import { FetcherPool } from './replication/fetcher-pool.ts';
 import { restoreHighWatermark, writeHighWatermark } from './replication/hw-checkpoint.ts';
 import { replicationMetrics, type ReplicationMetrics } from './replication/metrics.ts';
-import { type AlterPartition, type HighWatermarkWait, ReplicaPartition } from './replication/partition.ts';
+import {
+  type AlterPartition,
+  type HighWatermarkWait,
+  ReplicaPartition,
+  type Transition,
+} from './replication/partition.ts';
 import { type EffectiveTopicConfig, resolveTopicConfig } from './topic-config.ts';
 
 export const PARTITION_METADATA_FILE = 'partition.metadata';
@@ -162,6 +167,8 @@ export class ReplicaManager {
     this.#image = image;
     this.#configs.clear();
     const { logs, nodeId, logger } = this.#o;
+    const startedMs = this.#clock.now();
+    const took = { leader: 0, follower: 0 };
     for (const log of logs.logs()) {
       const topic = image.topics.get(log.topic);
       const placed = topic?.partitions[log.partition]?.replicas.includes(nodeId) ?? false;
@@ -189,10 +196,26 @@ export class ReplicaManager {
       for (const p of topic.partitions) {
         if (!p.replicas.includes(nodeId)) continue;
         const log = logs.get(topic.name, p.partition);
-        if (log && !log.offline) await this.#applyPartition(image, topic, p, log);
+        if (!log || log.offline) continue;
+        const t = await this.#applyPartition(image, topic, p, log);
+        if (t === 'became-leader') took.leader++;
+        else if (t === 'became-follower') took.follower++;
       }
     }
     this.#startTimers();
+    // A leadership change is what clients wait on after a failover: how long it took to apply is
+    // worth a line then (bench/failover-scale.ts reads it), and only then.
+    if (previous && took.leader + took.follower > 0) {
+      logger.info(
+        {
+          version: image.version,
+          becameLeader: took.leader,
+          becameFollower: took.follower,
+          applyMs: this.#clock.now() - startedMs,
+        },
+        `Applied metadata image ${image.version}: leader of ${took.leader} and follower of ${took.follower} more partitions`,
+      );
+    }
   }
 
   /** The log of a partition this broker leads, or the error to answer with. */
@@ -283,7 +306,7 @@ export class ReplicaManager {
     topic: TopicState,
     p: PartitionState,
     log: PartitionLog,
-  ): Promise<void> {
+  ): Promise<Transition> {
     const key = keyOf(topic.name, p.partition);
     let hosted = this.#partitions.get(key);
     if (hosted && (hosted.replica.log !== log || hosted.replica.topicId !== topic.topicId)) {
@@ -292,15 +315,15 @@ export class ReplicaManager {
     }
     if (!hosted) hosted = await this.#host(topic, log, p);
     const replica = hosted.replica;
-    replica.applyState(p);
+    const transition = replica.applyState(p);
     if (replica.role !== 'follower') {
       this.#pool.unfollow(key);
-      return;
+      return transition;
     }
     const leader = endpointOf(image, replica.state.leader);
     if (!leader) {
       this.#pool.unfollow(key);
-      return;
+      return transition;
     }
     this.#pool.follow({
       key,
@@ -310,6 +333,7 @@ export class ReplicaManager {
       leaderEpoch: replica.state.leaderEpoch,
       leader,
     });
+    return transition;
   }
 
   /** Starts hosting a partition, in `state` from the outset (nobody sees it without one). */
