@@ -2,7 +2,8 @@
  * kcat (librdkafka), unchanged, against `tributary dev --brokers 3`: `-L` shows each partition of an
  * RF=3 topic with its leader, three replicas and three in-sync replicas; records produced with
  * librdkafka's default acks=all before and after a kill -9 of the partition's leader are all there,
- * once each and in order, read back from the new leader.
+ * once each and in order, read back from the new leader. A replication factor above the brokers there
+ * are is refused as Kafka refuses it.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { spawn, spawnSync } from 'node:child_process';
@@ -105,5 +106,17 @@ describe('replication > kcat on a 3-broker cluster', () => {
     const records = read.trim().split('\n');
     expect(records).toEqual(Array.from({ length: 200 }, (_, i) => `k${i}=v${i}@${i}`));
     expect(await cluster.leader(topic, 0)).not.toBe(leader);
+  });
+
+  it('refuses a replication factor above the live broker count with INVALID_REPLICATION_FACTOR', async () => {
+    const admin = cluster.kafka.admin();
+    await admin.connect();
+    try {
+      await expect(
+        admin.createTopics({ topics: [{ topic: random('rf4'), numPartitions: 1, replicationFactor: 4 }] }),
+      ).rejects.toMatchObject({ errors: [expect.objectContaining({ type: 'INVALID_REPLICATION_FACTOR' })] });
+    } finally {
+      await admin.disconnect();
+    }
   });
 });
