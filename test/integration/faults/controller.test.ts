@@ -338,3 +338,43 @@ describe('faults > kill -9 of the controller and a partition leader together', (
     expect(summarize(report)).toBe(summarize({ ...report, problems: [] }));
   });
 });
+
+describe('faults > kill -9 of the controller during a broker’s controlled shutdown', () => {
+  it('the broker still stops and comes back into every ISR; no send fails, nothing acknowledged is lost', async () => {
+    const topic = random('controller-during-shutdown');
+    await createReplicatedTopic(admin, topic, PARTITIONS);
+    const history = new History();
+    const producer = produceUntilStopped({
+      kafka: cluster.kafka,
+      topic,
+      partitions: PARTITIONS,
+      histories: [history],
+      name: 'kafkajs',
+      pauseMs: 10,
+    });
+    try {
+      await eventually(() => expect(producer.acknowledged()).toBeGreaterThanOrEqual(20), {
+        timeoutMs: 30_000,
+      });
+      const leader = (await settledPartitions(cluster, topic))[0]!.leader;
+      const brokerPid = cluster.brokerPid(leader)!;
+      process.kill(brokerPid, 'SIGTERM');
+      process.kill(controllerPid(cluster)!, 'SIGKILL');
+      await eventually(() => expect(running(brokerPid)).toBe(false), { timeoutMs: 60_000, intervalMs: 50 });
+      await waitControllerUp(cluster);
+      await cluster.waitReady(leader, 60_000);
+      await settledPartitions(cluster, topic);
+      const acked = producer.acknowledged();
+      await eventually(() => expect(producer.acknowledged()).toBeGreaterThan(acked + 20), {
+        timeoutMs: 30_000,
+      });
+    } finally {
+      producer.stop();
+      await producer.done;
+    }
+    await readLogInto(cluster, topic, history);
+    const report = history.check();
+    expect(summarize(report)).toBe(summarize({ ...report, problems: [] }));
+    expect(report.failed).toBe(0);
+  });
+});
