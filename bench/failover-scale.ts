@@ -37,15 +37,28 @@ const TOPICS = flag('topics', quick ? 4 : 10);
 const PARTITIONS = flag('partitions', quick ? 50 : 100);
 const RF = flag('rf', 2);
 const PROBES = flag('probes', quick ? 2 : 3);
+/** How often Metadata is polled for the new leaders after a kill. */
+const POLL_MS = flag('poll-ms', 10);
+/**
+ * The same kill with a handful of partitions (one per probe), interleaved with the big rounds so
+ * that both meet the same machine load: what the 1,000 partitions cost is the difference.
+ */
+const BASELINE = { topics: 1, partitions: PROBES };
+const SCALE = { topics: TOPICS, partitions: PARTITIONS };
+const BASELINE_KILLS = flag('baseline-kills', KILLS);
+const survivors = Array.from({ length: BROKERS }, (_, b) => b).filter((b) => b !== VICTIM);
 /** bench/replication's single-partition figures (README, 20 kills), to compare with. */
 const SINGLE = { p50: 64, p99: 282, runs: 20 };
 const FLOOR = { p50: 1000, p99: 2000 };
 
 interface Round {
+  shape: { topics: number; partitions: number };
   timeline: Timeline;
   allLeadersMs?: number;
   acks: number[];
   rejoinMs?: number;
+  /** ISR expansions the controller accepted during the rejoin: one store write each. */
+  rejoinIsrWrites?: number;
   failures: string[];
 }
 
@@ -64,6 +77,17 @@ async function survivorAdmin(cluster: DevCluster): Promise<Admin> {
   return admin;
 }
 
+/** ISR expansions the survivors had accepted by the controller, from their /metrics. */
+async function isrExpansions(cluster: DevCluster): Promise<number> {
+  let n = 0;
+  for (const b of survivors) {
+    const text = await (await fetch(`${cluster.adminUrl(b)}/metrics`)).text();
+    const m = /^tributary_replication_isr_changes_total\{kind="expand"\} (\d+)/m.exec(text);
+    n += Number(m?.[1] ?? 0);
+  }
+  return n;
+}
+
 /** Probed partitions: spread over the topics and over the followers. */
 function probed(layout: Layout): Array<{ topic: string; partition: number }> {
   return Array.from({ length: PROBES }, (_, i) => ({
@@ -72,15 +96,20 @@ function probed(layout: Layout): Array<{ topic: string; partition: number }> {
   }));
 }
 
-async function round(cluster: DevCluster, admin: Admin, k: number): Promise<Round> {
+async function round(
+  cluster: DevCluster,
+  admin: Admin,
+  k: number,
+  shape: { topics: number; partitions: number },
+): Promise<Round> {
   const layout = layoutFor({
     round: `${Date.now().toString(36)}-${k}`,
-    topics: TOPICS,
-    partitions: PARTITIONS,
+    ...shape,
     victim: VICTIM,
     replicationFactor: RF,
   });
-  const result: Round = { timeline: { applies: [] }, acks: [], failures: [] };
+  const result: Round = { shape, timeline: { applies: [] }, acks: [], failures: [] };
+  const what = `round ${k + 1} (${shape.topics} × ${shape.partitions})`;
   let started = Date.now();
   await createLayout(admin, layout, BROKERS);
   await waitUntil(admin, layout, (p) => p.leader === VICTIM && p.isr.length === RF, {
@@ -88,7 +117,7 @@ async function round(cluster: DevCluster, admin: Admin, k: number): Promise<Roun
     intervalMs: 200,
     what: 'every partition led by the victim with a full ISR',
   });
-  log(`round ${k + 1}: ${TOPICS} × ${PARTITIONS} partitions ready in ${Date.now() - started} ms`);
+  log(`${what}: ready in ${Date.now() - started} ms`);
   const probes: FailoverProbe[] = [];
   try {
     for (const p of probed(layout)) {
@@ -96,7 +125,7 @@ async function round(cluster: DevCluster, admin: Admin, k: number): Promise<Roun
         await FailoverProbe.start({ bootstrap: cluster.bootstrap, ...p, intervalMs: PROBE_INTERVAL_MS }),
       );
       log(
-        `round ${k + 1}: probe on ${p.topic}-${p.partition} (replicas ${replicasOf(layout, BROKERS, p.partition).join(',')})`,
+        `${what}: probe on ${p.topic}-${p.partition} (replicas ${replicasOf(layout, BROKERS, p.partition).join(',')})`,
       );
     }
     for (const probe of probes) await probe.waitForAck(nowMicros(), 30_000);
@@ -107,12 +136,16 @@ async function round(cluster: DevCluster, admin: Admin, k: number): Promise<Roun
       const pid = b === VICTIM ? undefined : cluster.brokerPid(b);
       if (pid !== undefined) brokerOfPid.set(pid, b);
     }
+    // The pid first: finding it scans /proc, which takes milliseconds that are no part of the
+    // failover (DevCluster.kill would find it after the clock was read). The supervisor restarts it.
+    const pid = cluster.brokerPid(VICTIM);
+    if (pid === undefined) throw new Error(`broker ${VICTIM} is not running`);
     const killedAtMs = Date.now();
     const killedAt = killedAtMs * 1000;
-    await cluster.kill(VICTIM, 'SIGKILL');
+    process.kill(pid, 'SIGKILL');
     const leaders = waitUntil(admin, layout, (p) => p.leader >= 0 && p.leader !== VICTIM, {
       timeoutMs: 60_000,
-      intervalMs: 10,
+      intervalMs: POLL_MS,
       what: 'every partition with a new leader',
     }).then(
       (at) => (result.allLeadersMs = at - killedAtMs),
@@ -129,11 +162,12 @@ async function round(cluster: DevCluster, admin: Admin, k: number): Promise<Roun
     await sleep(500);
     result.timeline = timelineOf(cluster.output(), { killedAtMs, victim: VICTIM, brokerOfPid });
     log(
-      `round ${k + 1}: all leaders moved after ${result.allLeadersMs} ms, first acks after ${result.acks
+      `${what}: all leaders moved after ${result.allLeadersMs} ms, first acks after ${result.acks
         .map((a) => a.toFixed(0))
         .join(', ')} ms; ${JSON.stringify(result.timeline)}`,
     );
 
+    const expandsBefore = await isrExpansions(cluster);
     started = Date.now();
     await cluster.waitReady(VICTIM, 180_000);
     await waitUntil(admin, layout, (p) => p.isr.length === RF, {
@@ -144,7 +178,8 @@ async function round(cluster: DevCluster, admin: Admin, k: number): Promise<Roun
       (at) => (result.rejoinMs = at - started),
       (err: Error) => void result.failures.push(err.message.slice(0, 200)),
     );
-    log(`round ${k + 1}: broker ${VICTIM} back in every ISR ${result.rejoinMs} ms after the restart began`);
+    result.rejoinIsrWrites = (await isrExpansions(cluster)) - expandsBefore;
+    log(`${what}: broker ${VICTIM} back in every ISR ${result.rejoinMs} ms after the restart began`);
   } finally {
     for (const probe of probes) await probe.stop();
   }
@@ -158,87 +193,105 @@ function percentile(sorted: number[], p: number): number {
 
 const ms = (n: number | undefined): string => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(0));
 
-function report(rounds: Round[]): void {
-  const total = TOPICS * PARTITIONS;
+const shapeOf = (r: Round): string =>
+  `${r.shape.topics}×${r.shape.partitions}=${r.shape.topics * r.shape.partitions}`;
+
+function reportRounds(rounds: Round[]): void {
   printTable(
-    `SIGKILL of broker ${VICTIM}, leader of ${total} partitions (${TOPICS} topics × ${PARTITIONS}, RF ${RF}): ms after the kill`,
+    `SIGKILL of broker ${VICTIM}, leader of every partition (topics×partitions, RF ${RF}): ms after the kill`,
     [
       'kill',
+      'partitions',
       'ctl noticed',
       'ctl moved',
       'moved',
-      ...Array.from({ length: BROKERS }, (_, b) => b)
-        .filter((b) => b !== VICTIM)
-        .flatMap((b) => [`b${b} applied`, `b${b} apply took`]),
+      ...survivors.flatMap((b) => [`b${b} applied`, `b${b} apply took`]),
       'all leaders in Metadata',
       'probes first ack',
       'back in ISR (s)',
+      'ISR writes',
       'note',
     ],
     rounds.map((r, i) => {
       const t = r.timeline;
-      const perBroker = Array.from({ length: BROKERS }, (_, b) => b)
-        .filter((b) => b !== VICTIM)
-        .flatMap((b) => {
-          const a = t.applies.find((x) => x.nodeId === b);
-          return [ms(a?.doneMs), a ? `${ms(a.applyMs)} (${a.becameLeader})` : '-'];
-        });
       return [
         String(i + 1),
+        shapeOf(r),
         ms(t.noticedMs),
         ms(t.movedMs),
         String(t.moved ?? '-'),
-        ...perBroker,
+        ...survivors.flatMap((b) => {
+          const a = t.applies.find((x) => x.nodeId === b);
+          return [ms(a?.doneMs), a ? `${ms(a.applyMs)} (${a.becameLeader})` : '-'];
+        }),
         ms(r.allLeadersMs),
         r.acks.map((a) => a.toFixed(0)).join(' '),
         r.rejoinMs === undefined ? '-' : (r.rejoinMs / 1000).toFixed(1),
+        String(r.rejoinIsrWrites ?? '-'),
         r.failures.join('; ').slice(0, 160),
       ];
     }),
   );
-  const acks = rounds.flatMap((r) => r.acks).sort((a, b) => a - b);
-  const leaders = rounds
-    .flatMap((r) => (r.allLeadersMs === undefined ? [] : [r.allLeadersMs]))
-    .sort((a, b) => a - b);
-  const row = (what: string, xs: number[], floor?: typeof FLOOR): string[] =>
-    xs.length === 0
-      ? [what, '0', '-', '-', '-', '-', '']
-      : [
-          what,
-          String(xs.length),
-          ms(percentile(xs, 50)),
-          ms(percentile(xs, 99)),
-          ms(xs[0]),
-          ms(xs.at(-1)),
-          floor
-            ? percentile(xs, 50) < floor.p50 && percentile(xs, 99) < floor.p99
-              ? `within the floor (p50 < ${floor.p50}, p99 < ${floor.p99})`
-              : `MISSES the floor (p50 < ${floor.p50}, p99 < ${floor.p99})`
-            : '',
-        ];
-  printTable(
-    'Failover, ms after the kill',
-    ['measure', 'runs', 'p50', 'p99', 'min', 'max', 'note'],
-    [
-      row(`first ack, ${total} partitions led by the victim`, acks, FLOOR),
-      row(`every partition's new leader in Metadata`, leaders),
-      [
-        'first ack, 1 partition (bench/replication, README)',
-        String(SINGLE.runs),
-        String(SINGLE.p50),
-        String(SINGLE.p99),
-        '-',
-        '-',
-        acks.length > 0
-          ? `p50 ${(percentile(acks, 50) / SINGLE.p50).toFixed(1)}x, p99 ${(percentile(acks, 99) / SINGLE.p99).toFixed(1)}x`
-          : '',
-      ],
-    ],
-  );
+}
+
+const sorted = (xs: Array<number | undefined>): number[] =>
+  xs.filter((x): x is number => x !== undefined && !Number.isNaN(x)).sort((a, b) => a - b);
+
+function statsRow(what: string, xs: number[], note = ''): string[] {
+  if (xs.length === 0) return [what, '0', '-', '-', '-', '-', note];
+  return [
+    what,
+    String(xs.length),
+    ms(percentile(xs, 50)),
+    ms(percentile(xs, 99)),
+    ms(xs[0]),
+    ms(xs.at(-1)),
+    note,
+  ];
+}
+
+function floorNote(xs: number[]): string {
+  if (xs.length === 0) return '';
+  const ok = percentile(xs, 50) < FLOOR.p50 && percentile(xs, 99) < FLOOR.p99;
+  return `${ok ? 'within' : 'MISSES'} the floor (p50 < ${FLOOR.p50}, p99 < ${FLOOR.p99})`;
+}
+
+function reportSummary(rounds: Round[]): void {
+  const rows: string[][] = [];
+  for (const shape of [SCALE, BASELINE]) {
+    const of = rounds.filter((r) => r.shape === shape);
+    if (of.length === 0) continue;
+    const n = `${shape.topics * shape.partitions} partitions`;
+    const acks = sorted(of.flatMap((r) => r.acks));
+    rows.push(statsRow(`${n}: first ack`, acks, shape === SCALE ? floorNote(acks) : ''));
+    rows.push(statsRow(`${n}: every new leader in Metadata`, sorted(of.map((r) => r.allLeadersMs))));
+    rows.push(statsRow(`${n}: controller moved them`, sorted(of.map((r) => r.timeline.movedMs))));
+    rows.push(
+      statsRow(
+        `${n}: slowest survivor applied`,
+        sorted(of.map((r) => Math.max(...r.timeline.applies.map((a) => a.doneMs)))),
+      ),
+    );
+    rows.push(statsRow(`${n}: restarted broker back in every ISR`, sorted(of.map((r) => r.rejoinMs))));
+  }
+  const acks = sorted(rounds.filter((r) => r.shape === SCALE).flatMap((r) => r.acks));
+  rows.push([
+    '1 partition: first ack (bench/replication, README)',
+    String(SINGLE.runs),
+    String(SINGLE.p50),
+    String(SINGLE.p99),
+    '-',
+    '-',
+    acks.length > 0
+      ? `scale p50 ${(percentile(acks, 50) / SINGLE.p50).toFixed(1)}x, p99 ${(percentile(acks, 99) / SINGLE.p99).toFixed(1)}x of these`
+      : '',
+  ]);
+  printTable('Failover, ms after the kill', ['measure', 'runs', 'p50', 'p99', 'min', 'max', 'note'], rows);
   console.log(
     '\nctl noticed/moved: the controller\'s "Broker lost" and "Moved leadership of N partitions" log lines; ' +
       'bN applied: broker N\'s "Applied metadata image" line (apply took: its own measure, with the leaderships it took); ' +
-      `all leaders: Metadata polled every 10 ms from the survivors; probes: a Java producer per partition, acks=all, a record every ${PROBE_INTERVAL_MS} ms.`,
+      `all leaders: Metadata polled every ${POLL_MS} ms from the survivors; probes: a Java producer per partition, acks=all, a record every ${PROBE_INTERVAL_MS} ms; ` +
+      "back in ISR: from the end of the failover (the supervisor restarts the killed broker 500 ms after it died) to every partition's ISR full again; ISR writes: the ISR expansions the controller persisted meanwhile (the survivors' tributary_replication_isr_changes_total), one store write and one image each.",
   );
 }
 
@@ -251,7 +304,10 @@ async function main(): Promise<void> {
   let admin: Admin | undefined;
   try {
     admin = await survivorAdmin(cluster);
-    for (let k = 0; k < KILLS; k++) rounds.push(await round(cluster, admin, k));
+    for (let k = 0; k < Math.max(KILLS, BASELINE_KILLS); k++) {
+      if (k < KILLS) rounds.push(await round(cluster, admin, k, SCALE));
+      if (k < BASELINE_KILLS) rounds.push(await round(cluster, admin, k, BASELINE));
+    }
   } catch (err) {
     console.error(
       `failover-scale: stopped early: ${(err as Error).message}\n${cluster.output().slice(-4000)}`,
@@ -261,7 +317,8 @@ async function main(): Promise<void> {
     await admin?.disconnect();
     await cluster.stop();
   }
-  report(rounds);
+  reportRounds(rounds);
+  reportSummary(rounds);
   console.log(`load average ${loadavg()[0].toFixed(1)} after the run`);
 }
 
