@@ -115,5 +115,11 @@ export const StorageCorruptError = defineError(
 );
 export type StorageCorruptError = InstanceType<typeof StorageCorruptError>;
 
+export const ControllerDeposedError = defineError(
+  'TRIB_CONTROLLER_DEPOSED',
+  (p: { reason: string }) => `This controller has been deposed: ${p.reason}`,
+);
+export type ControllerDeposedError = InstanceType<typeof ControllerDeposedError>;
+
 /** Every code Tributary can raise; docs/errors.md documents each one. */
 export const ERROR_CODES: readonly string[] = Object.freeze([...PROTOCOL_ERROR_CODES, ...definedCodes]);

@@ -183,7 +183,7 @@ export class Controller implements ControllerService {
   /** Throws StaleControllerError once deposed: there is no error code to answer with. */
   async allocateProducerIds(count: number): Promise<bigint> {
     const r = await this.#decide(() => topics.allocateProducerIds(this.#state, count));
-    if (typeof r !== 'bigint') throw new StaleControllerError(r.errorMessage);
+    if (typeof r !== 'bigint') throw new StaleControllerError({ reason: r.errorMessage });
     return r;
   }
 

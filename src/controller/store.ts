@@ -9,6 +9,7 @@
  * On Kubernetes the same interface is served by Cluster.status / Topic.status with resourceVersion
  * as the swap's guard.
  */
+import { ControllerDeposedError } from '../common/errors.ts';
 import type { Fs } from '../storage/fs.ts';
 import { writeFileAtomic } from '../storage/fs.ts';
 import { SerialQueue } from '../storage/serial-queue.ts';
@@ -25,13 +26,12 @@ export interface MetadataStore {
   save(next: ClusterState): Promise<void>;
 }
 
-/** The store holds a newer controller's state: the writer has been deposed. */
-export class StaleControllerError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StaleControllerError';
-  }
-}
+/**
+ * The store holds a newer controller's state: the writer has been deposed (TRIB_CONTROLLER_DEPOSED in
+ * the error catalogue).
+ */
+export const StaleControllerError = ControllerDeposedError;
+export type StaleControllerError = ControllerDeposedError;
 
 /** Throws StaleControllerError unless `next` may replace `stored`. */
 export function checkSwap(
@@ -40,14 +40,14 @@ export function checkSwap(
 ): void {
   if (!stored) return;
   if (stored.controllerEpoch > next.controllerEpoch) {
-    throw new StaleControllerError(
-      `The metadata was written by controller epoch ${stored.controllerEpoch}, newer than this controller's ${next.controllerEpoch}`,
-    );
+    throw new StaleControllerError({
+      reason: `the metadata was written by controller epoch ${stored.controllerEpoch}, newer than this controller's ${next.controllerEpoch}`,
+    });
   }
   if (stored.controllerEpoch === next.controllerEpoch && stored.version !== next.version - 1) {
-    throw new StaleControllerError(
-      `The metadata is at version ${stored.version} of controller epoch ${stored.controllerEpoch}, not ${next.version - 1}: another controller wrote it`,
-    );
+    throw new StaleControllerError({
+      reason: `the metadata is at version ${stored.version} of controller epoch ${stored.controllerEpoch}, not ${next.version - 1}: another controller wrote it`,
+    });
   }
 }
 

@@ -68,6 +68,7 @@ describe('errors > defined errors', () => {
     );
     expect(classes.map(([exported]) => exported).sort()).toEqual([
       'ConfigInvalidError',
+      'ControllerDeposedError',
       'StorageCorruptError',
       'StorageOfflineError',
     ]);
