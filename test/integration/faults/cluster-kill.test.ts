@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { Admin } from 'kafkajs';
 import { eventually, startDevCluster, type DevCluster } from '../../helpers/dev-cluster.ts';
-import { History, summarize } from '../replication/history.ts';
+import { History, summarize } from '../../fault/history.ts';
 import { produceUntilStopped, random, segmentBytes } from '../replication/support.ts';
 import { createSmallSegmentTopic, readLogInto, running } from './support.ts';
 

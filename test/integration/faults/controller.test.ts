@@ -20,7 +20,7 @@ import type { Admin } from 'kafkajs';
 import { eventually, startDevCluster, type DevCluster } from '../../helpers/dev-cluster.ts';
 import { ErrorCode } from '../../../src/protocol/error-codes.ts';
 import { RawClient } from '../../helpers/raw-client.ts';
-import { History, summarize } from '../replication/history.ts';
+import { History, summarize } from '../../fault/history.ts';
 import {
   createReplicatedTopic,
   metadataFrom,

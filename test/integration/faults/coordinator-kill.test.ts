@@ -12,7 +12,7 @@ import type { FindCoordinatorResponse } from '../../../src/protocol/messages/fin
 import { ApiKey } from '../../../src/protocol/messages/index.ts';
 import { eventually, startDevCluster, type DevCluster } from '../../helpers/dev-cluster.ts';
 import { RawClient } from '../../helpers/raw-client.ts';
-import { History } from '../replication/history.ts';
+import { History } from '../../fault/history.ts';
 import { CONSUMER_SETTINGS, settledPartitions, withOutput } from './support.ts';
 import { createReplicatedTopic, produceUntilStopped, random } from '../replication/support.ts';
 

@@ -11,7 +11,7 @@ import type { Admin } from 'kafkajs';
 import { ErrorCode } from '../../../src/protocol/error-codes.ts';
 import { eventually, startDevCluster, type DevCluster } from '../../helpers/dev-cluster.ts';
 import { RawClient } from '../../helpers/raw-client.ts';
-import { History, summarize } from '../replication/history.ts';
+import { History, summarize } from '../../fault/history.ts';
 import { produceUntilStopped, random, rawProduce, segmentBytes } from '../replication/support.ts';
 import { createSmallSegmentTopic, readLogInto, settledPartitions, SMALL_SEGMENT_BYTES } from './support.ts';
 

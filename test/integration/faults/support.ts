@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Admin } from 'kafkajs';
 import { eventually, type DevCluster, type PartitionInfo } from '../../helpers/dev-cluster.ts';
 import { readTopicWithKafkajs } from '../../helpers/kafkajs-reader.ts';
-import type { History } from '../replication/history.ts';
+import type { History } from '../../fault/history.ts';
 
 function parentOf(pid: number): number | undefined {
   try {

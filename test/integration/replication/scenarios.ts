@@ -9,7 +9,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import { eventually } from '../../helpers/dev-cluster.ts';
 import { javaProduce } from '../../helpers/java-client.ts';
 import { readTopicWithKafkajs } from '../../helpers/kafkajs-reader.ts';
-import { History, summarize } from './history.ts';
+import { History, summarize } from '../../fault/history.ts';
 import { createReplicatedTopic, metadataFrom, produceUntilStopped, random } from './support.ts';
 
 export interface ReplicatedCluster {

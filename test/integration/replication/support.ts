@@ -16,7 +16,7 @@ import type {
 } from '../../../src/protocol/messages/produce-response.ts';
 import { encodeBatch } from '../../../src/protocol/records/index.ts';
 import { RawClient } from '../../helpers/raw-client.ts';
-import type { History } from './history.ts';
+import type { History } from '../../fault/history.ts';
 
 export const random = (prefix: string): string => `${prefix}-${randomBytes(4).toString('hex')}`;
 

@@ -3,7 +3,7 @@
  * it must report, and a clean history it must pass.
  */
 import { describe, expect, it } from '@jest/globals';
-import { History } from './history.ts';
+import { History } from '../../fault/history.ts';
 
 /** A history where producer p sent ids r0..r(n-1) to partition 0, each acknowledged at its index. */
 function acknowledged(n: number): History {
