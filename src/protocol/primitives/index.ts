@@ -12,3 +12,4 @@ export {
 } from './writer.ts';
 export { readArray, readNullableArray, sizeOfArray, sizeOfFixedArray, writeArray } from './arrays.ts';
 export { EMPTY_BUFFER, defineMessage, nullField, unsupportedField, type MessageCodec } from './message.ts';
+export { inSpan, type FieldSchema, type MessageSchema, type VersionSpan } from './schema.ts';

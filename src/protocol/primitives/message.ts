@@ -1,5 +1,6 @@
 import { DecodeError, EncodeError } from './errors.ts';
 import { Reader } from './reader.ts';
+import type { MessageSchema } from './schema.ts';
 import { Writer } from './writer.ts';
 
 /** What every generated message module exports as its codec object. */
@@ -20,6 +21,8 @@ export interface MessageCodec<T> {
   decode(buf: Buffer, version: number): T;
   /** Encodes into one buffer of exactly the computed size. */
   encode(value: T, version: number): Buffer;
+  /** The message's fields as data, version by version (see ./schema.ts). */
+  readonly schema: MessageSchema;
 }
 
 interface Definition<T> {
@@ -32,6 +35,7 @@ interface Definition<T> {
   read(r: Reader, version: number): T;
   size(value: T, version: number): number;
   write(w: Writer, value: T, version: number): void;
+  schema: MessageSchema;
 }
 
 export function defineMessage<T>(d: Definition<T>): MessageCodec<T> {
