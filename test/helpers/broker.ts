@@ -10,6 +10,7 @@ import { Broker } from '../../src/broker/broker.ts';
 import { loadBrokerConfig } from '../../src/broker/config.ts';
 import type { Clock } from '../../src/common/clock.ts';
 import { silentLogger, type Logger } from '../../src/common/logger.ts';
+import type { Fs } from '../../src/storage/fs.ts';
 
 export interface TestBrokerOptions {
   /** Reuse a data directory (a restart); a fresh temp dir when absent. */
@@ -18,6 +19,8 @@ export interface TestBrokerOptions {
   properties?: Record<string, string>;
   clock?: Clock;
   logger?: Logger;
+  /** The file system under the broker (a FaultyFs for disk faults); node's when absent. */
+  fs?: Fs;
 }
 
 export interface TestBroker {
@@ -49,6 +52,7 @@ export async function startTestBroker(o: TestBrokerOptions = {}): Promise<TestBr
     config,
     logger: o.logger ?? silentLogger,
     clock: o.clock,
+    fs: o.fs,
     processMetrics: false,
   });
   try {
