@@ -20,6 +20,7 @@ export {
   setPartitionLeaderEpoch,
   validateBatch,
   validateRecords,
+  RecordBatchError,
 } from '../protocol/records/index.ts';
 export type { BatchHeader } from '../protocol/records/index.ts';
 

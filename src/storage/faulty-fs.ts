@@ -33,7 +33,8 @@ export class FaultyFs implements Fs {
   readonly #inner: Fs;
   readonly #writeFaults: WriteFault[] = [];
   readonly #syncFaults: SyncFault[] = [];
-  #diskFull = false;
+  /** Which files the disk is full for; null while it is not. */
+  #diskFull: PathFilter | null = null;
 
   constructor(inner: Fs) {
     this.#inner = inner;
@@ -53,13 +54,16 @@ export class FaultyFs implements Fs {
     });
   }
 
-  /** Every write from now on fails with ENOSPC, as on a full volume. */
-  failAllWrites(full = true): void {
-    this.#diskFull = full;
+  /**
+   * Every write from now on (to matching files) fails with ENOSPC, as on a full volume;
+   * `failAllWrites(false)` frees it.
+   */
+  failAllWrites(full = true, filter: PathFilter = anyFile): void {
+    this.#diskFull = full ? filter : null;
   }
 
   takeWriteFault(path: string): WriteFault | null {
-    if (this.#diskFull) return { code: 'ENOSPC', tornAfter: 0, filter: anyFile };
+    if (this.#diskFull?.(path)) return { code: 'ENOSPC', tornAfter: 0, filter: anyFile };
     const i = this.#writeFaults.findIndex((f) => f.filter(path));
     return i < 0 ? null : this.#writeFaults.splice(i, 1)[0];
   }

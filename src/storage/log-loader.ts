@@ -1,3 +1,4 @@
+import { StorageCorruptError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import { readEpochEntries, readOffset, readRecoveryPoint } from './checkpoints.ts';
 import type { RecoveryPoint } from './checkpoints.ts';
@@ -37,13 +38,21 @@ export interface LoadedLog {
   cleanShutdown: boolean;
   /** Bytes cut off by recovery (0 after a clean shutdown). */
   truncatedBytes: number;
+  /**
+   * A bad batch in a closed segment, which recovery does not cut (the records after it were
+   * acknowledged): the log must open offline, its files left as they are.
+   */
+  corrupt: StorageCorruptError | null;
 }
 
 /**
  * Opens a partition directory. After a clean shutdown everything on disk is trusted (no scan). After
  * a crash, every segment from the recovery point on is re-validated batch by batch and its indexes
- * rebuilt; the log is cut at the first invalid byte and any later segment deleted. Leftovers of an
- * interrupted compaction are completed (`.swap`) or discarded (`.cleaned`).
+ * rebuilt; the active segment is cut at the first invalid byte (a torn or corrupt tail, as Kafka
+ * does). A bad batch in a closed segment is not cut: that would delete acknowledged records after it
+ * (and every later segment), so the log is reported corrupt and left whole for an operator or a
+ * replica to repair. Leftovers of an interrupted compaction are completed (`.swap`) or discarded
+ * (`.cleaned`).
  */
 export async function loadLog(opts: LoadOptions): Promise<LoadedLog> {
   const { fs, dir } = opts;
@@ -64,6 +73,7 @@ export async function loadLog(opts: LoadOptions): Promise<LoadedLog> {
   const active = segments[segments.length - 1];
   let logEndOffset: number;
   let truncatedBytes = 0;
+  let corrupt: StorageCorruptError | null = null;
   if (clean && mustRecover.size === 0) {
     await active.resumeClean();
     logEndOffset =
@@ -75,6 +85,7 @@ export async function loadLog(opts: LoadOptions): Promise<LoadedLog> {
     const recovered = await recoverSegments({ ...opts, segments, rp: unclean, mustRecover });
     logEndOffset = recovered.logEndOffset;
     truncatedBytes = recovered.truncatedBytes;
+    corrupt = recovered.corrupt;
   }
 
   const first = segments[0];
@@ -85,12 +96,12 @@ export async function loadLog(opts: LoadOptions): Promise<LoadedLog> {
   const epochs = new LeaderEpochCache(await readEpochEntries(fs, `${dir}/${LEADER_EPOCH_FILE}`));
   epochs.truncateFromEnd(logEndOffset);
   epochs.truncateFromStart(logStartOffset);
-  if (clean) {
+  if (clean && !corrupt) {
     // From the first write on, this run's shutdown is unclean until it proves otherwise.
     await fs.unlink(markerPath);
     await fs.syncDir(dir);
   }
-  return { segments, logStartOffset, logEndOffset, epochs, cleanShutdown: clean, truncatedBytes };
+  return { segments, logStartOffset, logEndOffset, epochs, cleanShutdown: clean, truncatedBytes, corrupt };
 }
 
 /** Removes what a crash can leave behind and returns the segments' base offsets in order. */
@@ -124,7 +135,7 @@ async function tidyDirectory(fs: Fs, dir: string, mustRecover: Set<number>): Pro
 
 async function recoverSegments(
   opts: LoadOptions & { segments: Segment[]; rp: RecoveryPoint | null; mustRecover: Set<number> },
-): Promise<{ logEndOffset: number; truncatedBytes: number }> {
+): Promise<{ logEndOffset: number; truncatedBytes: number; corrupt: StorageCorruptError | null }> {
   const { segments, rp } = opts;
   let truncatedBytes = 0;
   let logEndOffset = segments[0].baseOffset;
@@ -141,12 +152,22 @@ async function recoverSegments(
       rp && rp.segmentBaseOffset === seg.baseOffset && !opts.mustRecover.has(seg.baseOffset)
         ? { position: rp.position, offset: rp.offset }
         : undefined;
-    const result = await seg.recover(from);
+    const result = await seg.recover(from, { keepCorrupt: !isLast });
     logEndOffset = result.nextOffset ?? seg.baseOffset;
+    if (result.cut && !isLast) {
+      // Later segments stay on disk, closed here: the log opens offline.
+      for (const later of segments.splice(i + 1)) await later.close();
+      const corrupt = new StorageCorruptError({
+        path: seg.path(LOG_SUFFIX),
+        position: result.cut.position,
+        reason: `the batch at offset ${logEndOffset}, in a closed segment: ${result.cut.reason}`,
+      });
+      return { logEndOffset, truncatedBytes, corrupt };
+    }
     await seg.flush();
     if (!result.cut) continue;
     const cut = result.cut;
-    const kind = isLast ? cut.kind : 'corrupt';
+    const kind = cut.kind;
     let bytes = result.fileBytes - result.validBytes;
     const dropped = segments.splice(i + 1);
     for (const later of dropped) {
@@ -156,15 +177,22 @@ async function recoverSegments(
     truncatedBytes += bytes;
     opts.metrics?.recoveryTruncatedBytes.inc({ kind }, bytes);
     const details = {
-      segment: seg.baseOffset,
+      file: seg.path(LOG_SUFFIX),
+      offset: logEndOffset,
       position: cut.position,
       reason: cut.reason,
       truncatedBytes: bytes,
       segmentsDeleted: dropped.length,
     };
-    if (kind === 'corrupt') opts.logger.warn(details, 'Cut partition log at corrupt batch during recovery');
-    else opts.logger.debug(details, 'Cut torn write from the end of partition log during recovery');
+    const where = `${details.file} at byte ${cut.position} (offset ${logEndOffset})`;
+    if (kind === 'corrupt')
+      opts.logger.warn(
+        details,
+        `Cut partition log at a corrupt batch during recovery: ${where}: ${cut.reason}`,
+      );
+    else
+      opts.logger.info(details, `Cut a torn write from the end of partition log during recovery: ${where}`);
     break;
   }
-  return { logEndOffset, truncatedBytes };
+  return { logEndOffset, truncatedBytes, corrupt: null };
 }

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Clock, TimerHandle } from '../common/clock.ts';
 import { systemClock } from '../common/clock.ts';
-import { StorageOfflineError } from '../common/errors.ts';
+import { StorageCorruptError, StorageOfflineError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import { silentLogger } from '../common/logger.ts';
 import { validateRecords } from './batch.ts';
@@ -113,6 +113,11 @@ export class PartitionLog {
       ...loaded,
     });
     const log = new PartitionLog({ ...options, state });
+    if (loaded.corrupt) {
+      // Opened offline, its files as they were: the next start finds the same damage.
+      log.#goOffline(loaded.corrupt);
+      return log;
+    }
     // Recovery synced everything it kept; record that so the next crash starts from here.
     if (!loaded.cleanShutdown) await state.checkpointRecoveryPoint();
     const seconds = (performance.now() - started) / 1000;
@@ -234,7 +239,14 @@ export class PartitionLog {
   async read(offset: number, opts: ReadOptions): Promise<ReadResult> {
     this.#throwIfOffline();
     const view = this.#s.view();
-    const records = await readRecords(view, offset, opts);
+    let records: Buffer;
+    try {
+      records = await readRecords(view, offset, opts);
+    } catch (err) {
+      // A batch on disk failed its checks: serve none of this log rather than bad or missing data.
+      if (err instanceof StorageCorruptError) throw this.#goOffline(err);
+      throw err;
+    }
     this.#s.trimIndexCache();
     return {
       records,
@@ -475,7 +487,12 @@ export class PartitionLog {
     this.#offline = offline;
     this.#cancelFlushTimer();
     this.#s.metrics?.offlinePartitions.inc();
-    this.#s.logger.error({ err }, 'Took partition log offline after an I/O failure');
+    if (err instanceof StorageCorruptError) {
+      const { path, position } = err.params;
+      this.#s.logger.error({ err, file: path, position }, `Took partition log offline: ${err.message}`);
+    } else {
+      this.#s.logger.error({ err }, 'Took partition log offline after an I/O failure');
+    }
     this.#onOffline?.(offline);
     return offline;
   }

@@ -3,6 +3,7 @@ import {
   peekBatchSize,
   lastOffsetOf,
   readBatchHeader,
+  RecordBatchError,
   walkBatches,
 } from './batch.ts';
 import type { BatchHeader } from './batch.ts';
@@ -16,6 +17,8 @@ import type { ScanResult } from './segment-scan.ts';
 import { SegmentIndexes } from './segment-indexes.ts';
 import type { BatchSummary } from './segment-indexes.ts';
 import { TIME_INDEX_ENTRY_SIZE } from './time-index.ts';
+import { StorageCorruptError } from '../common/errors.ts';
+import { UncheckedRange, findCorruptBatch } from './read-check.ts';
 
 export interface SegmentOptions {
   fs: Fs;
@@ -59,6 +62,8 @@ export class Segment {
   #deleted = false;
   #retired = false;
   #closed = false;
+  /** Bytes read back from disk that no check has covered yet (read-check.ts). */
+  readonly #unchecked: UncheckedRange;
 
   private constructor(opts: SegmentOptions, file: StorageFile, size: number) {
     this.baseOffset = opts.baseOffset;
@@ -67,6 +72,7 @@ export class Segment {
     this.#interval = opts.indexIntervalBytes;
     this.#file = file;
     this.#size = size;
+    this.#unchecked = new UncheckedRange(size);
   }
 
   /** A new, empty segment; any stale files of the same name are emptied. */
@@ -108,9 +114,12 @@ export class Segment {
   /**
    * Re-validates the log and cuts the file at the first invalid byte, rebuilding the indexes from
    * it. With `from` (a checkpointed recovery point in this segment) the prefix before it is trusted,
-   * with the index entries persisted alongside it.
+   * with the index entries persisted alongside it. With `keepCorrupt` a cut leaves the file whole.
    */
-  async recover(from?: { position: number; offset: number }): Promise<ScanResult> {
+  async recover(
+    from?: { position: number; offset: number },
+    opts: { keepCorrupt?: boolean } = {},
+  ): Promise<ScanResult> {
     let indexes = new SegmentIndexes({ baseOffset: this.baseOffset, intervalBytes: this.#interval });
     let resume = from && from.position > 0 && from.position <= (await this.#file.size()) ? from : undefined;
     if (resume) {
@@ -125,8 +134,14 @@ export class Segment {
       else resume = undefined;
     }
     const result = await scanSegment(this.#file, { baseOffset: this.baseOffset, indexes, from: resume });
+    if (result.cut && opts.keepCorrupt) {
+      // A closed segment: the caller takes the log offline rather than cut acknowledged records.
+      this.#size = result.fileBytes;
+      return result;
+    }
     if (result.validBytes < result.fileBytes) await this.#file.truncate(result.validBytes);
     this.#size = result.validBytes;
+    this.#unchecked.truncate(resume ? resume.position : 0);
     this.#indexes = indexes;
     this.#persistedOffsetEntries = 0;
     this.#persistedTimeEntries = 0;
@@ -217,10 +232,34 @@ export class Segment {
     }
     if (want <= 0) return Buffer.alloc(0);
     const bytes = await readFully(this.#file, position, want);
-    return bytes.subarray(
-      0,
-      walkBatches(bytes, () => true),
-    );
+    const unchecked = this.#unchecked.overlaps(position, position + bytes.length);
+    if (unchecked) {
+      const bad = findCorruptBatch(bytes, position, this.#unchecked, limit);
+      if (bad) {
+        const at = bad.offset === null ? '' : `the batch at offset ${bad.offset}: `;
+        throw new StorageCorruptError({
+          path: this.path(LOG_SUFFIX),
+          position: bad.position,
+          reason: `${at}${bad.reason}`,
+        });
+      }
+    }
+    const whole = this.#walk(bytes, position);
+    if (unchecked) this.#unchecked.checked(position, position + whole);
+    return bytes.subarray(0, whole);
+  }
+
+  /** walkBatches over bytes read at `position`; a header that cannot be read is corruption. */
+  #walk(bytes: Buffer, position: number, visit: Parameters<typeof walkBatches>[1] = () => true): number {
+    try {
+      return walkBatches(bytes, visit);
+    } catch (err) {
+      if (!(err instanceof RecordBatchError)) throw err;
+      throw new StorageCorruptError(
+        { path: this.path(LOG_SUFFIX), position: position + err.position, reason: err.message },
+        { cause: err },
+      );
+    }
   }
 
   /** The first batch at or after `position` whose max timestamp is ≥ `timestamp`. */
@@ -275,6 +314,7 @@ export class Segment {
     const indexes = await this.#loadIndexes();
     await this.#file.truncate(at.position);
     this.#size = at.position;
+    this.#unchecked.truncate(at.position);
     const removedFrom = Math.min(offset, at.header.baseOffset);
     indexes.truncateTo(removedFrom, at.position);
     this.#largestTimestamp = null;
@@ -423,7 +463,7 @@ export class Segment {
     while (pos + RECORD_BATCH_HEADER_SIZE <= to) {
       const chunk = await readFully(this.#file, pos, Math.min(chunkBytes, to - pos));
       let stopped = false;
-      const walked = walkBatches(chunk, (h, at, size) => {
+      const walked = this.#walk(chunk, pos, (h, at, size) => {
         if (!visit(h, pos + at, size)) {
           stopped = true;
           return false;

@@ -139,7 +139,9 @@ describe('partition log > recovery', () => {
     expect((await log.append(makeBatch(), { leaderEpoch: 1 })).baseOffset).toBe(14);
   });
 
-  it('detects corruption inside a closed segment, cuts there and deletes every later segment', async () => {
+  it('opens offline on corruption inside a closed segment, naming the file, and deletes nothing', async () => {
+    // Cutting there (Kafka's way) would delete the acknowledged records after it and every later
+    // segment; the log refuses service instead (TRIB_STORAGE_CORRUPT) and keeps its files.
     const registry = new Registry();
     const first = await open();
     await fill(first, 40);
@@ -147,14 +149,24 @@ describe('partition log > recovery', () => {
     expect(files.length).toBeGreaterThan(3);
     const victim = `${dir.path}/${files[1]}`;
     const bytes = readFileSync(victim);
+    const sizes = files.map((f) => statSync(`${dir.path}/${f}`).size);
     bytes[100] ^= 0xff;
     writeFileSync(victim, bytes);
     writeFileSync(`${dir.path}/recovery-point-offset-checkpoint`, '0\n0 0 0\n');
     const log = await open({ registry });
-    expect(segmentFiles()).toEqual(files.slice(0, 2));
-    expect(log.logEndOffset).toBe(Number(files[1].slice(0, 20)));
-    expect(await truncatedBytes(registry, 'corrupt')).toBeGreaterThan(0);
-    expect(offsetsIn(await readAll(log))).toHaveLength(log.logEndOffset);
+    expect(log.offline).toBe(true);
+    await expect(log.read(0, { maxBytes: 100 })).rejects.toMatchObject({
+      code: 'TRIB_STORAGE_OFFLINE',
+      cause: expect.objectContaining({
+        code: 'TRIB_STORAGE_CORRUPT',
+        params: expect.objectContaining({ path: victim, position: expect.any(Number) }),
+      }),
+    });
+    await log.close();
+    expect(segmentFiles()).toEqual(files);
+    expect(files.map((f) => statSync(`${dir.path}/${f}`).size)).toEqual(sizes);
+    expect(await truncatedBytes(registry, 'corrupt')).toBe(0);
+    expect((await open()).offline).toBe(true);
   });
 
   it('finishes a compaction swap that a crash interrupted and discards half-written rewrites', async () => {
