@@ -52,6 +52,8 @@ Flags (with --brokers N > 1):
   --brokers N                 how many brokers (1-${MAX_BROKERS}, default 1)
   --data-dir DIR              the root of every process's data (default ./${DEFAULT_ROOT})
   --port PORT                 broker i's Kafka port is PORT+i (default ${DEFAULT_PORT})
+  --advertised-port PORT      broker i tells clients and the other brokers to connect to
+                              127.0.0.1:(PORT+i) (default: --port), for a proxy or port forward in front
   --admin-port PORT           broker i's admin port is PORT+i (default ${DEFAULT_ADMIN_PORT})
   --controller-port PORT      the controller's API port (default: admin port - 1, so 9643)
   --set NAME=VALUE            a broker property for every broker (repeatable); num.partitions,
@@ -64,6 +66,7 @@ const CLUSTER_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   'data-dir': { type: 'string' },
   port: { type: 'string' },
+  'advertised-port': { type: 'string' },
   'admin-port': { type: 'string' },
   'controller-port': { type: 'string' },
   set: { type: 'string', multiple: true },
@@ -142,6 +145,7 @@ interface Plan {
   brokers: number;
   root: string;
   port: number;
+  advertisedPort: number;
   adminPort: number;
   controllerPort: number;
   sets: string[];
@@ -159,6 +163,7 @@ function planCluster(brokers: number, args: string[]): Plan {
     );
   }
   const port = portFlag('--port', values.port, DEFAULT_PORT, brokers);
+  const advertisedPort = portFlag('--advertised-port', values['advertised-port'], port, brokers);
   const adminPort = portFlag('--admin-port', values['admin-port'], DEFAULT_ADMIN_PORT, brokers);
   const controllerPort = portFlag('--controller-port', values['controller-port'], adminPort - 1, 1);
   const sets = values.set ?? [];
@@ -177,6 +182,7 @@ function planCluster(brokers: number, args: string[]): Plan {
     brokers,
     root: resolvePath(values['data-dir'] ?? DEFAULT_ROOT),
     port,
+    advertisedPort,
     adminPort,
     controllerPort,
     sets,
@@ -286,6 +292,8 @@ async function superviseCluster(plan: Plan): Promise<number> {
       String(i),
       '--listen',
       `127.0.0.1:${plan.port + i}`,
+      '--advertise',
+      `127.0.0.1:${plan.advertisedPort + i}`,
       '--admin-listen',
       `127.0.0.1:${plan.adminPort + i}`,
       '--data-dir',
@@ -381,7 +389,11 @@ async function announceWhenReady(plan: Plan, stopped: () => boolean): Promise<vo
 }
 
 function printClusterBanner(plan: Plan): void {
-  const bootstrap = Array.from({ length: plan.brokers }, (_, i) => `127.0.0.1:${plan.port + i}`).join(',');
+  // What clients are told (Metadata) is what they should bootstrap from: the advertised addresses.
+  const bootstrap = Array.from(
+    { length: plan.brokers },
+    (_, i) => `127.0.0.1:${plan.advertisedPort + i}`,
+  ).join(',');
   const first = `127.0.0.1:${plan.adminPort}`;
   const last = `127.0.0.1:${plan.adminPort + plan.brokers - 1}`;
   console.log(

@@ -4,8 +4,9 @@
  * it would be on their machine.
  *
  * `startDevCluster()` picks free ports (a random base in 20000-59999 with every port of the range
- * checked: N Kafka ports, the controller's, N admin ports), starts the supervisor in a temp root and resolves once every broker answers /readyz and
- * Metadata lists all N of them. Broker processes are found as the supervisor's descendants, by their
+ * checked: N Kafka ports, the controller's, N admin ports; or the caller's, with advertised ports for
+ * proxies in front as ../fault/network.ts sets up), starts the supervisor in a temp root and
+ * resolves once every broker answers /readyz and Metadata lists all N of them. Broker processes are found as the supervisor's descendants, by their
  * data directory (`<root>/broker-<i>`) on their command line, so a restarted broker is found again.
  * The supervisor is stopped with SIGTERM (a controlled shutdown of every broker), SIGKILLed after a
  * grace period, and by a detached watchdog shell if the test process dies outright.
@@ -33,6 +34,17 @@ export interface StartDevClusterOptions {
   args?: string[];
   /** How long to wait for every broker (default 90 s). */
   readyTimeoutMs?: number;
+  /**
+   * The first of the 2N+1 ports the cluster listens on (N Kafka ports, the controller's, N admin
+   * ports), checked free by the caller (default: a free range picked here).
+   */
+  port?: number;
+  /**
+   * Brokers advertise 127.0.0.1:(advertisedPort+i) rather than their own port (`tributary dev
+   * --advertised-port`): for a proxy in front of each, which must be listening before this is called
+   * (clients, the readiness check included, and replication go through it).
+   */
+  advertisedPort?: number;
 }
 
 export interface PartitionInfo {
@@ -47,8 +59,10 @@ export interface DevCluster {
   readonly bootstrap: string;
   /** Every broker's address (kafkajs's `brokers`). */
   readonly brokers: string[];
-  /** Broker i's Kafka port. */
+  /** The port clients use for broker i: the one it advertises (its own unless `advertisedPort`). */
   port(nodeId: number): number;
+  /** The port broker i itself listens on. */
+  listenPort(nodeId: number): number;
   /** Broker i's admin HTTP base URL (/readyz, /metrics). */
   adminUrl(nodeId: number): string;
   /** The controller's HTTP base URL. */
@@ -195,7 +209,8 @@ export async function startDevCluster(o: StartDevClusterOptions = {}): Promise<D
   const root = mkdtempSync(join(tmpdir(), 'trib-dev-cluster-'));
   // One range for all: Kafka ports, then the controller's, then the admin ports (as 9092+i, 9643,
   // 9644+i are laid out by default, but adjacent).
-  const port = await freePortRange(2 * n + 1);
+  const port = o.port ?? (await freePortRange(2 * n + 1));
+  const advertised = o.advertisedPort ?? port;
   const controllerPort = port + n;
   const adminBase = controllerPort + 1;
   const args = [
@@ -211,6 +226,7 @@ export async function startDevCluster(o: StartDevClusterOptions = {}): Promise<D
     String(adminBase),
     '--controller-port',
     String(controllerPort),
+    ...(o.advertisedPort === undefined ? [] : ['--advertised-port', String(o.advertisedPort)]),
     ...Object.entries(o.properties ?? {}).flatMap(([k, v]) => ['--set', `${k}=${v}`]),
     ...(o.args ?? []),
   ];
@@ -255,7 +271,7 @@ export async function startDevCluster(o: StartDevClusterOptions = {}): Promise<D
   });
   const alive = (): boolean => child.exitCode === null && child.signalCode === null;
 
-  const brokers = Array.from({ length: n }, (_, i) => `127.0.0.1:${port + i}`);
+  const brokers = Array.from({ length: n }, (_, i) => `127.0.0.1:${advertised + i}`);
   const kafka = new Kafka({
     clientId: 'dev-cluster-helper',
     brokers,
@@ -352,7 +368,8 @@ export async function startDevCluster(o: StartDevClusterOptions = {}): Promise<D
   return {
     bootstrap: brokers.join(','),
     brokers,
-    port: (nodeId) => port + nodeId,
+    port: (nodeId) => advertised + nodeId,
+    listenPort: (nodeId) => port + nodeId,
     adminUrl: (nodeId) => `http://127.0.0.1:${adminBase + nodeId}`,
     controllerUrl: `http://127.0.0.1:${controllerPort}`,
     root,

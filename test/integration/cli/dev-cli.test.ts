@@ -1,8 +1,9 @@
 /**
  * `tributary dev --brokers N` as a user runs it: --help, bad --brokers values and flags (exit code
- * 2, naming the flag, nothing started), the refusal of a single broker's data directory, and the
- * supervisor's promises about its children: a SIGTERM stops every one of them before it exits, and
- * after a SIGKILL of the supervisor none survives.
+ * 2, naming the flag, nothing started), the refusal of a single broker's data directory, the
+ * addresses brokers advertise with --advertised-port, and the supervisor's promises about its
+ * children: a SIGTERM stops every one of them before it exits, and after a SIGKILL of the supervisor
+ * none survives.
  *
  * What a cluster does with real clients is tested through test/helpers/dev-cluster.ts elsewhere.
  */
@@ -13,7 +14,10 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { restartDelay } from '../../../src/cli/dev.ts';
+import { ApiKey } from '../../../src/protocol/messages/index.ts';
+import type { MetadataResponse } from '../../../src/protocol/messages/metadata-response.ts';
 import { eventually, freePortRange } from '../../helpers/dev-cluster.ts';
+import { RawClient } from '../../helpers/raw-client.ts';
 
 const MAIN = join(import.meta.dirname, '../../../src/cli/main.ts');
 
@@ -68,9 +72,12 @@ function childrenOf(pid: number): number[] {
 }
 
 /** Starts `tributary dev --brokers 3` in a temp root on free ports; resolves once it says it runs. */
-async function startDev(): Promise<{ child: ChildProcess; root: string; output: () => string }> {
+async function startDev(
+  extra: string[] = [],
+  port?: number,
+): Promise<{ child: ChildProcess; root: string; output: () => string }> {
   const root = tempDir();
-  const port = await freePortRange(3);
+  port ??= await freePortRange(3);
   const admin = (await freePortRange(4)) + 1;
   const child = spawn(
     process.execPath,
@@ -85,6 +92,7 @@ async function startDev(): Promise<{ child: ChildProcess; root: string; output: 
       String(port),
       '--admin-port',
       String(admin),
+      ...extra,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: env() },
   );
@@ -140,6 +148,8 @@ describe('tributary dev (command line)', () => {
 
   it.each([
     [['--port', 'high'], /--port takes a port from 1 to/],
+    [['--advertised-port', '0'], /--advertised-port takes a port from 1 to 65534, got "0"/],
+    [['--advertised-port', '65535'], /--advertised-port takes a port from 1 to 65534, got "65535"/],
     [['--set', 'novalue'], /--set takes NAME=VALUE, got "novalue"/],
     [['--log-format', 'xml'], /--log-format takes json or pretty/],
   ])('refuses %j with exit code 2', (args, message) => {
@@ -202,6 +212,31 @@ describe('tributary dev --brokers 3 (the supervisor)', () => {
     expect(r.stderr).toContain('no.such.property');
     expect(r.stdout).toMatch(/broker-\d refused its configuration \(exit code 2\); stopping everything/);
   }, 60_000);
+
+  it('has broker i advertise 127.0.0.1:(--advertised-port + i) in Metadata, and prints those as the bootstrap servers', async () => {
+    const port = await freePortRange(6);
+    const advertised = port + 3;
+    const dev = await startDev(['--advertised-port', String(advertised)], port);
+    // Nothing listens on the advertised ports (a proxy would): ask broker 1 on its own port.
+    const client = await RawClient.connect(port + 1);
+    try {
+      const res = await client.call<MetadataResponse>(ApiKey.Metadata, 12, {
+        topics: [],
+        allowAutoTopicCreation: false,
+        includeClusterAuthorizedOperations: false,
+        includeTopicAuthorizedOperations: false,
+      });
+      const listed = res.brokers.map((b) => `${b.nodeId}=${b.host}:${b.port}`).sort();
+      expect(listed).toEqual([0, 1, 2].map((i) => `${i}=127.0.0.1:${advertised + i}`));
+    } finally {
+      client.close();
+    }
+    expect(dev.output()).toContain(
+      `Bootstrap servers: ${[0, 1, 2].map((i) => `127.0.0.1:${advertised + i}`).join(',')}`,
+    );
+    dev.child.kill('SIGTERM');
+    await once(dev.child, 'exit');
+  }, 90_000);
 
   it('leaves no child running when it is SIGKILLed', async () => {
     const dev = await startDev();
