@@ -23,7 +23,7 @@ import { printTable } from './harness.ts';
 import { createLayout, layoutFor, replicasOf, waitUntil, type Layout } from './failover-scale/layout.ts';
 import { timelineOf, type Timeline } from './failover-scale/timeline.ts';
 import { PROBE_INTERVAL_MS } from './replication/failover.ts';
-import { FailoverProbe, nowMicros } from './replication/probe.ts';
+import { FailoverProbe, nowMicros } from '../test/fault/java-probe.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');

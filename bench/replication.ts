@@ -7,7 +7,7 @@
  * (a) produce on an RF=3 topic with min.insync.replicas=2, acks=all, 1 KiB records, with Kafka's
  *     ProducerPerformance: unthrottled (throughput) and at a fixed rate (latency p50/p99);
  * (b) failover: SIGKILL of a partition's leader → the first acknowledged write on that partition, as
- *     seen by a Java producer writing every 5 ms with acks=all (bench/replication/FailoverProbe.java),
+ *     seen by a Java producer writing every 5 ms with acks=all (test/fault/FailoverProbe.java),
  *     over N kills (20, 5 with --quick), the killed broker back and the ISR full between kills;
  * (c) the same with SIGSTOP instead (a hung leader, its connections open: only missed heartbeats
  *     tell), resumed between stops (10, 3 with --quick). A killed Tributary broker is noticed at once

@@ -8,7 +8,7 @@
  */
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import type { ClusterTarget } from './targets.ts';
-import { FailoverProbe, nowMicros } from './probe.ts';
+import { FailoverProbe, nowMicros } from '../../test/fault/java-probe.ts';
 
 export const PROBE_INTERVAL_MS = 5;
 

@@ -7,9 +7,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { ensureKafkaJars, javaBinary, REPO } from '../../test/helpers/apache-kafka.ts';
+import { ensureKafkaJars, javaBinary, REPO } from '../helpers/apache-kafka.ts';
 
-const SOURCE = join(REPO, 'bench/replication/FailoverProbe.java');
+const SOURCE = join(REPO, 'test/fault/FailoverProbe.java');
 
 /**
  * Microseconds since the epoch from the wall clock, as the probe reads it (Instant.now()); Date.now(),
@@ -26,10 +26,18 @@ export interface ProbeAck {
   offset: number;
 }
 
+/** What the soak records of the probe's records (into a history): every send, ack and failure. */
+export interface ProbeListener {
+  send(seq: number, atMs: number): void;
+  ack(seq: number, offset: number, atMs: number): void;
+  fail(seq: number, error: string, atMs: number): void;
+}
+
 export class FailoverProbe {
   readonly #child: ChildProcess;
   readonly acks: ProbeAck[] = [];
   readonly errors: string[] = [];
+  readonly #listeners: ProbeListener[] = [];
   #stderr = '';
   #waiters: Array<() => void> = [];
 
@@ -49,12 +57,17 @@ export class FailoverProbe {
     });
   }
 
-  /** Starts the probe on `topic`-`partition`; resolves once its first record is acknowledged. */
+  /**
+   * Starts the probe on `topic`-`partition`; resolves once its first record is acknowledged. Each
+   * record carries an `id` header, `idPrefix` (default "java-") and its sequence number.
+   */
   static async start(o: {
     bootstrap: string;
     topic: string;
     partition: number;
     intervalMs: number;
+    idPrefix?: string;
+    listener?: ProbeListener;
   }): Promise<FailoverProbe> {
     const classpath = await ensureKafkaJars();
     const child = spawn(
@@ -70,25 +83,31 @@ export class FailoverProbe {
         o.topic,
         String(o.partition),
         String(o.intervalMs),
+        o.idPrefix ?? 'java-',
       ],
       { stdio: ['pipe', 'pipe', 'pipe'] },
     );
     const probe = new FailoverProbe(child);
+    if (o.listener) probe.#listeners.push(o.listener);
     await probe.waitForAck(0, 60_000);
     return probe;
   }
 
   #line(line: string): void {
     const [kind, seq, sent, at, rest] = line.split(' ');
-    if (kind === 'A') {
+    if (kind === 'S') {
+      for (const l of this.#listeners) l.send(Number(seq), Number(sent) / 1000);
+    } else if (kind === 'A') {
       this.acks.push({
         seq: Number(seq),
         sentMicros: Number(sent),
         ackedMicros: Number(at),
         offset: Number(rest),
       });
+      for (const l of this.#listeners) l.ack(Number(seq), Number(rest), Number(at) / 1000);
     } else if (kind === 'E') {
       this.errors.push(`record ${seq}: ${rest}`);
+      for (const l of this.#listeners) l.fail(Number(seq), String(rest), Number(at) / 1000);
     }
     const waiters = this.#waiters;
     this.#waiters = [];

@@ -1,25 +1,29 @@
 /*
- * The failover probe of bench/replication.ts: one Java producer (acks=all, idempotent) sending a
- * small record to one partition every --interval-ms, and printing, per record, when it was sent and
- * when its acknowledgement (or failure) came back, in microseconds since the epoch, so that the
- * bench can set them against the moment it killed the partition's leader:
+ * The failover probe of bench/replication.ts and the soak (test/fault/soak.ts): one Java producer
+ * (acks=all, idempotent) sending a small record to one partition every --interval-ms, and printing,
+ * per record, when it was sent and when its acknowledgement (or failure) came back, in microseconds
+ * since the epoch, so that a bench can set them against the moment it killed the partition's leader
+ * and a history checker can judge every record (each carries an `id` header, <id-prefix><seq>):
  *
+ *   S <seq> <sentMicros>
  *   A <seq> <sentMicros> <ackedMicros> <offset>
- *   E <seq> <sentMicros> <failedMicros> <exception class>
+ *   E <seq> <sentMicros> <failedMicros> <exception class> <retriable: true|false>
  *
  * The client's retry and reconnect back-offs are capped at 100 ms, and its request timeout is 2 s
  * instead of 30 s, the same for every broker measured: the failover time is then the brokers' and
  * not the client's exponential back-off (1 s at most by default), nor, when the leader hangs
  * (SIGSTOP) rather than dies, the 30 s the client would wait on a request the hung leader holds. Runs from source (Java 11+ single-file launch) on Kafka's classpath.
  *
- *   java -cp <kafka libs> FailoverProbe.java <bootstrap> <topic> <partition> <interval-ms>
+ *   java -cp <kafka libs> FailoverProbe.java <bootstrap> <topic> <partition> <interval-ms> [id-prefix]
  */
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Properties;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 public class FailoverProbe {
@@ -33,6 +37,7 @@ public class FailoverProbe {
     String topic = args[1];
     int partition = Integer.parseInt(args[2]);
     long intervalMs = Long.parseLong(args[3]);
+    String idPrefix = args.length > 4 ? args[4] : "java-";
     Properties props = new Properties();
     props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     props.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -62,11 +67,19 @@ public class FailoverProbe {
       for (long seq = 0; ; seq++) {
         final long s = seq;
         final long sent = micros();
-        producer.send(new ProducerRecord<>(topic, partition, null, value), (meta, err) -> {
+        byte[] id = (idPrefix + seq).getBytes(StandardCharsets.UTF_8);
+        ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topic, partition, null, value);
+        record.headers().add("id", id);
+        synchronized (out) {
+          out.println("S " + s + " " + sent);
+        }
+        producer.send(record, (meta, err) -> {
           long at = micros();
           synchronized (out) {
             if (err == null) out.println("A " + s + " " + sent + " " + at + " " + meta.offset());
-            else out.println("E " + s + " " + sent + " " + at + " " + err.getClass().getSimpleName());
+            else
+              out.println("E " + s + " " + sent + " " + at + " " + err.getClass().getSimpleName() + " "
+                  + (err instanceof RetriableException));
           }
         });
         Thread.sleep(intervalMs);
