@@ -1,165 +1,136 @@
 /**
- * A record of what clients did against a cluster — sends, acknowledgements with their offsets,
- * reads, committed offsets — and the judgement of it: which acknowledged records were lost, which
- * were written twice, which sit at another offset than the one acknowledged, which came out of a
- * partition in another order than their producer sent them, and which committed offsets went back.
+ * A record of what clients did against a Kafka-compatible cluster, and the judgement of it (issue 12).
  *
- * It knows nothing of the broker (it imports nothing from src/), so the same checks can judge Apache
- * Kafka. Records are told apart by an id the test puts in them (a header or the value); each has the
- * producer that sent it and its place in that producer's sequence, which is what "order" means: one
- * producer's records to one partition, sent one after the other, must be stored in that order.
+ * Producers record each send (with the producer, its place in the producer's sequence, an optional
+ * key, and whether the producer was idempotent), the acknowledgement with its offset, or the failure
+ * — in doubt (a timeout, a disconnect: it may have been written) or definite (the client knows it was
+ * not). Readers record each record they saw at its offset; consumer groups record each member's
+ * assignment after a join, each record consumed (member, generation, partition, offset), and each
+ * commit that succeeded. Every event carries a time (ms since the epoch, `Date.now()` by default).
+ *
+ * `check()` then reports, by kind ({@link ANOMALY_KINDS}): acknowledged records lost; records read at
+ * another offset than acknowledged; duplicates of an idempotent producer; two records at one offset;
+ * records nobody sent; records read whose send definitely failed; a producer's unkeyed records of a
+ * partition out of send order, and a key's acknowledged records split over partitions or out of send
+ * order; committed offsets going back; a consumer going back (within a generation, or below what its
+ * group had committed when it was assigned the partition); two members owning a partition in one
+ * generation. A record in doubt may be read or not; a non-idempotent producer's record stored twice is
+ * counted (at-least-once), not reported; a consumer group re-reading from its committed offset after a
+ * rebalance is allowed.
+ *
+ * It knows nothing of the broker (it imports nothing from src/), so the same checks judge Apache
+ * Kafka. Records are told apart by an id the test puts in them (a header or the value). The checks
+ * themselves are pure functions in history-records.ts and history-consumers.ts.
  */
+import { consumerProblems } from './history-consumers.ts';
+import { recordProblems, type ReadStats } from './history-records.ts';
+import type { Assignment, ConsumedRecord, HistoryReport, Recorded, SentRecord } from './history-types.ts';
 
-export interface SentRecord {
-  id: string;
-  producer: string;
-  /** Its place in the producer's sends, increasing. */
-  seq: number;
-  partition: number;
-}
-
-export interface Problem {
-  kind:
-    | 'lost' // acknowledged, never read
-    | 'duplicate' // read at two offsets
-    | 'offset-mismatch' // read at another offset than acknowledged
-    | 'order' // one producer's records of a partition stored out of send order
-    | 'conflict' // two reads of one offset gave two records
-    | 'unknown' // read a record nobody sent
-    | 'commit-regression'; // a group's committed offset went back
-  detail: string;
-}
-
-export interface HistoryReport {
-  sent: number;
-  acknowledged: number;
-  failed: number;
-  /** Distinct records read (by id). */
-  read: number;
-  /** Offset commits recorded. */
-  commits: number;
-  problems: Problem[];
-}
-
-const at = (partition: number, offset: bigint): string => `${partition}@${offset}`;
+export * from './history-types.ts';
 
 export class History {
-  readonly #sent = new Map<string, SentRecord>();
-  readonly #acked = new Map<string, { partition: number; offset: bigint }>();
-  readonly #failed = new Map<string, string>();
-  /** Where each id was read (distinct positions). */
-  readonly #readAt = new Map<string, Set<string>>();
-  /** What was read at each position. */
-  readonly #byPosition = new Map<string, { id: string; partition: number; offset: bigint }>();
-  readonly #problems: Problem[] = [];
-  readonly #commits = new Map<string, bigint>();
-  #commitCount = 0;
+  readonly #r: Recorded = {
+    sent: new Map(),
+    acks: new Map(),
+    failures: new Map(),
+    reads: [],
+    assignments: [],
+    commits: [],
+  };
+  #n = 0;
 
   /** A send attempt (before the client is asked to send it). */
-  send(record: SentRecord): void {
-    if (this.#sent.has(record.id)) throw new Error(`record ${record.id} was sent twice by the test`);
-    this.#sent.set(record.id, record);
+  send(record: SentRecord, at = Date.now()): void {
+    if (this.#r.sent.has(record.id)) throw new Error(`record ${record.id} was sent twice by the test`);
+    this.#r.sent.set(record.id, { ...record, at });
   }
 
   /** The client acknowledged `id` at `offset` of `partition`. */
-  ack(id: string, partition: number, offset: bigint | number): void {
-    this.#acked.set(id, { partition, offset: BigInt(offset) });
+  ack(id: string, partition: number, offset: bigint | number, at = Date.now()): void {
+    this.#r.acks.set(id, { partition, offset: BigInt(offset), at });
   }
 
-  /** The client gave up on `id` (it may or may not have been written: that is allowed). */
-  fail(id: string, error: string): void {
-    this.#failed.set(id, error);
+  /**
+   * The client gave up on `id`: in doubt by default (it may have been written, and may be read), or
+   * `definite` when the client knows it was not written (then reading it is a problem).
+   */
+  fail(id: string, error: string, o: { definite?: boolean; at?: number } = {}): void {
+    this.#r.failures.set(id, { error, definite: o.definite ?? false, at: o.at ?? Date.now() });
   }
 
-  /** A consumer (or a plain read) saw `id` at `offset` of `partition`. */
-  read(id: string, partition: number, offset: bigint | number): void {
-    const o = BigInt(offset);
-    const position = at(partition, o);
-    const earlier = this.#byPosition.get(position);
-    if (earlier && earlier.id !== id) {
-      this.#problems.push({
-        kind: 'conflict',
-        detail: `${position} read as ${earlier.id} and as ${id}`,
-      });
-      return;
-    }
-    this.#byPosition.set(position, { id, partition, offset: o });
-    let positions = this.#readAt.get(id);
-    if (!positions) this.#readAt.set(id, (positions = new Set()));
-    positions.add(position);
+  /** A plain read (not a group's consumer) saw `id` at `offset` of `partition`. */
+  read(id: string, partition: number, offset: bigint | number, at = Date.now()): void {
+    this.#r.reads.push({ id, partition, offset: BigInt(offset), at, n: this.#n++ });
   }
 
-  /** Group `group` committed `offset` for `partition` (of one topic). */
-  commit(group: string, partition: number, offset: bigint | number): void {
-    const key = `${group}/${partition}`;
-    const o = BigInt(offset);
-    const before = this.#commits.get(key);
-    if (before !== undefined && o < before) {
-      this.#problems.push({
-        kind: 'commit-regression',
-        detail: `group ${group} partition ${partition}: committed ${o} after ${before}`,
-      });
-    }
-    this.#commits.set(key, o);
-    this.#commitCount++;
+  /** A member's partitions after it joined `group` (record every join, an empty list included). */
+  assigned(a: Assignment): void {
+    this.#r.assignments.push({ ...a, partitions: [...a.partitions], at: a.at ?? Date.now(), n: this.#n++ });
+  }
+
+  /** A member of a group was handed a record: a read, and a step of that member's consumption. */
+  consumed(c: ConsumedRecord): void {
+    const { group, member, generation } = c;
+    this.#r.reads.push({
+      id: c.id,
+      partition: c.partition,
+      offset: BigInt(c.offset),
+      at: c.at ?? Date.now(),
+      n: this.#n++,
+      consumer: { group, member, generation },
+    });
+  }
+
+  /** Group `group` committed `offset` for `partition` (of one topic); the commit succeeded. */
+  commit(
+    group: string,
+    partition: number,
+    offset: bigint | number,
+    o: { member?: string; generation?: number; at?: number } = {},
+  ): void {
+    this.#r.commits.push({
+      group,
+      partition,
+      offset: BigInt(offset),
+      member: o.member,
+      generation: o.generation,
+      at: o.at ?? Date.now(),
+      n: this.#n++,
+    });
   }
 
   /** The judgement of everything recorded so far. */
   check(): HistoryReport {
-    const problems = [...this.#problems];
-    for (const [id, { partition, offset }] of this.#acked) {
-      const positions = this.#readAt.get(id);
-      if (!positions) {
-        problems.push({ kind: 'lost', detail: `${id} acknowledged at ${at(partition, offset)}, never read` });
-      } else if (!positions.has(at(partition, offset))) {
-        problems.push({
-          kind: 'offset-mismatch',
-          detail: `${id} acknowledged at ${at(partition, offset)}, read at ${[...positions].join(', ')}`,
-        });
-      }
+    const r = this.#r;
+    const stats: ReadStats = { read: 0, redelivered: 0 };
+    const problems = [...recordProblems(r, stats)];
+    const consumers = consumerProblems(r);
+    problems.push(...consumers.problems);
+    let inDoubt = 0;
+    let unanswered = 0;
+    let failedDefinitely = 0;
+    for (const id of r.sent.keys()) {
+      if (r.acks.has(id)) continue;
+      const failure = r.failures.get(id);
+      if (!failure) unanswered++;
+      else if (failure.definite) failedDefinitely++;
+      else inDoubt++;
     }
-    for (const [id, positions] of this.#readAt) {
-      if (!this.#sent.has(id))
-        problems.push({ kind: 'unknown', detail: `${id} read at ${[...positions].join(', ')}` });
-      if (positions.size > 1)
-        problems.push({ kind: 'duplicate', detail: `${id} read at ${[...positions].join(', ')}` });
-    }
-    problems.push(...this.#orderProblems());
     return {
-      sent: this.#sent.size,
-      acknowledged: this.#acked.size,
-      failed: this.#failed.size,
-      read: this.#readAt.size,
-      commits: this.#commitCount,
+      sent: r.sent.size,
+      acknowledged: r.acks.size,
+      failed: r.failures.size,
+      inDoubt: inDoubt + unanswered,
+      unanswered,
+      failedDefinitely,
+      read: stats.read,
+      redelivered: stats.redelivered,
+      consumed: consumers.consumed,
+      reconsumed: consumers.reconsumed,
+      assignments: r.assignments.length,
+      commits: r.commits.length,
       problems,
     };
-  }
-
-  /** Per partition and producer, the records in offset order must be in send order. */
-  #orderProblems(): Problem[] {
-    const streams = new Map<string, Array<{ seq: number; offset: bigint; id: string }>>();
-    for (const { id, partition, offset } of this.#byPosition.values()) {
-      const sent = this.#sent.get(id);
-      if (!sent) continue;
-      const key = `${sent.producer}/${partition}`;
-      let stream = streams.get(key);
-      if (!stream) streams.set(key, (stream = []));
-      stream.push({ seq: sent.seq, offset, id });
-    }
-    const problems: Problem[] = [];
-    for (const [key, stream] of streams) {
-      stream.sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
-      for (let i = 1; i < stream.length; i++) {
-        const [a, b] = [stream[i - 1]!, stream[i]!];
-        if (b.seq < a.seq) {
-          problems.push({
-            kind: 'order',
-            detail: `producer/partition ${key}: ${b.id} (sent ${b.seq}) at ${b.offset} after ${a.id} (sent ${a.seq}) at ${a.offset}`,
-          });
-        }
-      }
-    }
-    return problems;
   }
 }
 
