@@ -15,7 +15,11 @@ export interface ConsumerJudgement {
   reconsumed: number;
 }
 
-const inTime = (a: { at: number; n: number }, b: { at: number; n: number }) => a.at - b.at || a.n - b.n;
+interface Timed {
+  at: number;
+  n: number;
+}
+const inTime = (a: Timed, b: Timed) => a.at - b.at || a.n - b.n;
 
 function groupBy<T>(items: Iterable<T>, key: (item: T) => string): Map<string, T[]> {
   const out = new Map<string, T[]>();
@@ -89,11 +93,11 @@ function backwards(consumed: ReadEvent[]): Problem[] {
   return problems;
 }
 
-/** The highest offset in `list` (in time order) committed at or before `at`. */
-function committedBy(list: CommitEvent[] | undefined, at: number): CommitEvent | undefined {
+/** The highest offset in `list` (in time order) committed before `moment` (in time order too). */
+function committedBefore(list: CommitEvent[] | undefined, moment: Timed): CommitEvent | undefined {
   let best: CommitEvent | undefined;
   for (const c of list ?? []) {
-    if (c.at > at) break;
+    if (inTime(c, moment) > 0) break;
     if (!best || c.offset > best.offset) best = c;
   }
   return best;
@@ -124,7 +128,7 @@ function unhonouredCommits(
       }
       for (const p of a.partitions) {
         const read = firsts.get(p);
-        const committed = read && committedBy(commits.get(`${a.group}/${p}`), a.at);
+        const committed = read && committedBefore(commits.get(`${a.group}/${p}`), a);
         if (read && committed && read.offset < committed.offset) {
           problems.push({
             kind: 'consumer-backwards',
