@@ -1,3 +1,4 @@
+import { StorageCorruptError } from '../common/errors.ts';
 import { decodeBatch } from './batch.ts';
 import { offsetOutOfRange } from './errors.ts';
 import type { Segment } from './segment.ts';
@@ -65,6 +66,10 @@ export async function readRecords(view: LogView, offset: number, opts: ReadOptio
         first = false;
       }
       if (start.position + bytes.length < maxPosition) break;
+    } catch (err) {
+      // A bad batch after some sound ones: serve those; the read that starts at it fails.
+      if (err instanceof StorageCorruptError && chunks.length > 0) break;
+      throw err;
     } finally {
       await seg.release();
     }

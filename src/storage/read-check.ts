@@ -88,7 +88,8 @@ export function findCorruptBatch(
         const h = validateBatch(bytes, at);
         if (lastOffsetOf(h) < h.baseOffset) throw new Error(`offsets ${h.baseOffset}..${lastOffsetOf(h)}`);
       } catch (err) {
-        return { position: abs, offset, reason: (err as Error).message };
+        // The codec's "(at byte n)" counts from the batch; the position here is the file's.
+        return { position: abs, offset, reason: (err as Error).message.replace(/ \(at byte \d+\)$/, '') };
       }
     }
     at += size;

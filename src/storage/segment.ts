@@ -232,10 +232,12 @@ export class Segment {
     }
     if (want <= 0) return Buffer.alloc(0);
     const bytes = await readFully(this.#file, position, want);
+    let sound = bytes;
     const unchecked = this.#unchecked.overlaps(position, position + bytes.length);
     if (unchecked) {
       const bad = findCorruptBatch(bytes, position, this.#unchecked, limit);
-      if (bad) {
+      // The batches before a bad one are served; a read that starts at it fails.
+      if (bad && bad.position === position) {
         const at = bad.offset === null ? '' : `the batch at offset ${bad.offset}: `;
         throw new StorageCorruptError({
           path: this.path(LOG_SUFFIX),
@@ -243,10 +245,11 @@ export class Segment {
           reason: `${at}${bad.reason}`,
         });
       }
+      if (bad) sound = bytes.subarray(0, bad.position - position);
     }
-    const whole = this.#walk(bytes, position);
+    const whole = this.#walk(sound, position);
     if (unchecked) this.#unchecked.checked(position, position + whole);
-    return bytes.subarray(0, whole);
+    return sound.subarray(0, whole);
   }
 
   /** walkBatches over bytes read at `position`; a header that cannot be read is corruption. */
@@ -476,7 +479,14 @@ export class Segment {
       }
       // A batch larger than the chunk: its header alone says where the next one starts.
       const size = peekBatchSize(chunk, 0);
-      if (size < RECORD_BATCH_HEADER_SIZE || pos + size > to) return;
+      if (size < RECORD_BATCH_HEADER_SIZE || pos + size > to) {
+        // `to` is a batch boundary or the end of the file: no real batch is cut by it.
+        throw new StorageCorruptError({
+          path: this.path(LOG_SUFFIX),
+          position: pos,
+          reason: `a batch length of ${size} bytes does not fit between ${pos} and ${to}`,
+        });
+      }
       if (!visit(readBatchHeader(chunk, 0), pos, size)) return;
       pos += size;
     }
