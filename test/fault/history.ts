@@ -99,6 +99,11 @@ export class History {
     });
   }
 
+  /** What was recorded, as the checks see it (for tests of recorders, and for digging into a report). */
+  recorded(): Readonly<Recorded> {
+    return this.#r;
+  }
+
   /** The judgement of everything recorded so far. */
   check(): HistoryReport {
     const r = this.#r;
