@@ -6,14 +6,15 @@
  * It listens to the consumer's instrumentation events. kafkajs 2.2.4's GROUP_JOIN carries the member
  * id and its assignment but not the generation (consumer/consumerGroup.js builds the payload without
  * it); HEARTBEAT and COMMIT_OFFSETS carry it. So an assignment is recorded, with the time of the join,
- * once the member's next heartbeat or commit names its generation — or without a generation (not
- * compared with other members' assignments) if the member joins again first, or when `stop()` is
- * called. The records a member consumes carry its join count (1, 2, …) as their generation: that is
- * what scopes "offsets go up within a generation", and the consumer knows it when the record arrives.
+ * once the member's next heartbeat or commit names a generation above the one it had before (a
+ * heartbeat sent before the join may answer after it) — or without a generation (not compared with
+ * other members' assignments) if the member joins again first, or when `stop()` is called. The
+ * records a member consumes carry its join count (1, 2, …) as their generation: that is what scopes
+ * "offsets go up within a generation", and the consumer knows it when the record arrives.
  *
  * Times are per member and never go back: a join is recorded after the last record the member's
  * previous generation consumed (a batch may finish in the millisecond the rebalance ends), so each
- * record falls under the assignment it was consumed in.
+ * record falls under the assignment it was consumed in, and the member's later commits after it.
  */
 import type { Consumer, KafkaMessage } from 'kafkajs';
 import type { History } from './history.ts';
@@ -42,6 +43,7 @@ export function recordConsumerGroup(o: {
   let member: string | undefined;
   let joins = 0;
   let last = 0;
+  let highest = -1; // the highest generation learned
   let pending: { member: string; partitions: number[]; at: number } | undefined;
 
   const flush = (generation?: number) => {
@@ -49,8 +51,10 @@ export function recordConsumerGroup(o: {
     history.assigned({ group, ...pending, generation });
     pending = undefined;
   };
-  const learned = (memberId: string, generation: number) => {
-    if (pending?.member === memberId) flush(generation);
+  const learned = (memberId: string, named: number) => {
+    if (pending?.member !== memberId || named <= highest) return;
+    highest = named;
+    flush(named);
   };
 
   const listeners = [
@@ -68,7 +72,7 @@ export function recordConsumerGroup(o: {
     consumer.on(consumer.events.COMMIT_OFFSETS, ({ payload }) => {
       if (payload.groupId !== group) return;
       learned(payload.memberId, payload.groupGenerationId);
-      const at = now();
+      const at = (last = Math.max(now(), last));
       for (const t of payload.topics) {
         if (t.topic !== topic) continue;
         for (const p of t.partitions) {

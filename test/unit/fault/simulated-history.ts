@@ -2,8 +2,9 @@
  * Random histories of a correct cluster, for the history checker's property test: a simulated log
  * (several partitions, appended to in order) written by several producers (keyed or not, idempotent
  * or not, with random failures in doubt, definite failures and unanswered sends), read back whole or
- * consumed by groups whose members rebalance at random points and restart from the last commit. The
- * history is a list of events (so anomalies.ts can plant a problem in it) replayed into a History.
+ * consumed by groups whose members rebalance at random points and restart from the last commit (an
+ * assignment sometimes recorded after the member's first records, with the time of the join, as
+ * kafkajs-recorder.ts does when it learns the generation late). The history is a list of events (so anomalies.ts can plant a problem in it) replayed into a History.
  */
 import { History, type Assignment, type ConsumedRecord, type SentRecord } from '../../fault/history.ts';
 
@@ -85,6 +86,8 @@ interface Group {
   /** `${member}/${partition}` → next offset to consume */
   position: Map<string, number>;
   committed: number[];
+  /** Assignments not yet recorded: a recorder may learn a join's generation after its first records. */
+  unrecorded: Event[];
 }
 
 /** 2026-12-05 08:00:00.000 UTC */
@@ -108,7 +111,9 @@ export function simulate(rand: Rand): Event[] {
     owned: new Map(),
     position: new Map(),
     committed: new Array<number>(partitions).fill(0),
+    unrecorded: [],
   }));
+  const record = (g: Group) => events.push(...g.unrecorded.splice(0));
 
   const append = (partition: number, id: string) => log[partition]!.push(id) - 1;
 
@@ -140,6 +145,7 @@ export function simulate(rand: Rand): Event[] {
   };
 
   const rebalance = (g: Group) => {
+    record(g);
     t++; // strictly after everything the previous generation did
     g.generation++;
     const active = g.members.filter(() => rand() < 0.7);
@@ -151,15 +157,12 @@ export function simulate(rand: Rand): Event[] {
       g.owned.get(m)!.push(p);
       g.position.set(`${m}/${p}`, g.committed[p]!);
     }
-    for (const [member, owned] of g.owned)
-      events.push({
-        e: 'assigned',
-        group: g.name,
-        member,
-        generation: g.generation,
-        partitions: owned,
-        at: t,
-      });
+    for (const [member, owned] of g.owned) {
+      const { name: group, generation } = g;
+      const assigned: Event = { e: 'assigned', group, member, generation, partitions: owned, at: t };
+      if (rand() < 0.3) g.unrecorded.push(assigned);
+      else events.push(assigned);
+    }
   };
 
   const consume = (g: Group, member: string, partition: number): boolean => {
@@ -181,6 +184,7 @@ export function simulate(rand: Rand): Event[] {
   };
 
   const commit = (g: Group, member: string) => {
+    record(g);
     for (const partition of g.owned.get(member)!) {
       const offset = g.position.get(`${member}/${partition}`)!;
       g.committed[partition] = offset;
@@ -201,7 +205,9 @@ export function simulate(rand: Rand): Event[] {
       if (owned.length > 0) consume(g, member, pick(rand, owned));
     } else if (action < 0.92) commit(g, member);
     else rebalance(g);
+    if (rand() < 0.3) record(g);
   }
+  for (const g of groups) record(g);
 
   t++;
   if (rand() < 0.5) {
