@@ -117,6 +117,7 @@ export class Broker {
       retentionCheckIntervalMs: c.retentionCheckIntervalMs,
       compactionIntervalMs: c.compactionIntervalMs,
       configFor: (topic) => replicasRef.current?.topicConfig(topic).log ?? {},
+      onOffline: (topic, partition) => replicasRef.current?.logOffline(topic, partition),
     });
     this.#logs = logs;
     const replicas = new ReplicaManager({
@@ -129,6 +130,7 @@ export class Broker {
       registry: this.registry,
       producerIdExpirationMs: c.producerIdExpirationMs,
       alterPartition: (req) => this.#link!.alterPartition(req),
+      onOfflineReplicas: (offline) => this.#link?.reportOfflineReplicas(offline),
       replication: {
         replicaLagTimeMaxMs: c.replicaLagTimeMaxMs,
         replicaFetchWaitMaxMs: c.replicaFetchWaitMaxMs,

@@ -17,6 +17,7 @@ import type { Registry } from 'prom-client';
 import { type Clock, systemClock, type TimerHandle } from '../common/clock.ts';
 import type { Logger } from '../common/logger.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
+import type { OfflineReplica } from '../controller/api.ts';
 import type { Fs } from '../storage/fs.ts';
 import { writeFileAtomic } from '../storage/fs.ts';
 import type { LogManager } from '../storage/log-manager.ts';
@@ -88,6 +89,11 @@ export interface ReplicaManagerOptions {
   /** Kafka's replica.high.watermark.checkpoint.interval.ms. */
   highWatermarkCheckpointIntervalMs?: number;
   registry?: Registry;
+  /**
+   * Told every partition whose log is offline here, each time that set changes
+   * (ControllerLink.reportOfflineReplicas), so that the controller moves their leadership.
+   */
+  onOfflineReplicas?: (replicas: OfflineReplica[]) => void;
 }
 
 const refuseAlterPartition: AlterPartition = () =>
@@ -113,6 +119,8 @@ export class ReplicaManager {
   #checkpointTimer: TimerHandle | null = null;
   #closed = false;
   #ineligibleFor: { image: MetadataImage; ids: ReadonlySet<number> } | null = null;
+  /** The offline replicas last reported, as JSON. */
+  #reportedOffline = '[]';
   /** Idempotent producers' state, shared by Produce (leaders) and the fetchers (followers). */
   readonly producers: ProducerStateManager;
 
@@ -203,6 +211,7 @@ export class ReplicaManager {
       }
     }
     this.#startTimers();
+    this.#reportOffline();
     // A leadership change is what clients wait on after a failover: how long it took to apply is
     // worth a line then (bench/failover-scale.ts reads it), and only then.
     if (previous && took.leader + took.follower > 0) {
@@ -218,6 +227,22 @@ export class ReplicaManager {
     }
   }
 
+  /**
+   * A partition's log went offline (a disk fault): this broker stops acting for it — as leader it
+   * stops (waiting acks=all produces are answered), as follower it stops fetching — and tells the
+   * controller, which moves the leadership to an in-sync replica and takes this one out of the ISR.
+   * The log stays offline until the broker restarts.
+   */
+  logOffline(topic: string, partition: number): void {
+    if (this.#closed) return;
+    this.#o.logger.warn(
+      { topic, partition },
+      `The log of ${topic}-${partition} is offline: stopped replicating it and reporting it to the controller`,
+    );
+    this.#unhost(topic, partition);
+    this.#reportOffline();
+  }
+
   /** The log of a partition this broker leads, or the error to answer with. */
   leaderLog(topicName: string, partition: number): PartitionLookup {
     const topic = this.#image?.topics.get(topicName);
@@ -226,9 +251,10 @@ export class ReplicaManager {
     if (imaged.leader !== this.#o.nodeId) return { ok: false, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
     const hosted = this.#partitions.get(keyOf(topicName, partition));
     const log = this.#o.logs.get(topicName, partition);
+    // Still the leader in the image, its log offline (no replica took over yet, or none can).
+    if (log?.offline) return { ok: false, errorCode: ErrorCode.KAFKA_STORAGE_ERROR };
     if (!log || !hosted || hosted.replica.log !== log || hosted.replica.role !== 'leader')
       return { ok: false, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER };
-    if (log.offline) return { ok: false, errorCode: ErrorCode.KAFKA_STORAGE_ERROR };
     // The replica's state: the ISR may be newer than the image (an AlterPartition answer).
     return { ok: true, log, topic, state: hosted.replica.state, config: this.topicConfig(topicName) };
   }
@@ -428,6 +454,22 @@ export class ReplicaManager {
         );
       }
     }
+  }
+
+  /** Reports the offline replicas when they changed (once an image gives their topic ids). */
+  #reportOffline(): void {
+    const image = this.#image;
+    if (!image || !this.#o.onOfflineReplicas) return;
+    const offline: OfflineReplica[] = [];
+    for (const log of this.#o.logs.logs()) {
+      const topicId = image.topics.get(log.topic)?.topicId;
+      if (log.offline && topicId !== undefined) offline.push({ topicId, partition: log.partition });
+    }
+    offline.sort((a, b) => a.topicId.localeCompare(b.topicId) || a.partition - b.partition);
+    const json = JSON.stringify(offline);
+    if (json === this.#reportedOffline) return;
+    this.#reportedOffline = json;
+    this.#o.onOfflineReplicas(offline);
   }
 
   #notify(topic: string, partition: number, moved: Moved): void {

@@ -76,6 +76,17 @@ export interface HeartbeatRequest {
   caughtUp: boolean;
   /** Controlled shutdown asked for: move leaderships away and leave the ISRs. */
   wantShutdown: boolean;
+  /**
+   * Every partition whose log is offline on this broker (a disk fault), as Kafka's heartbeat carries
+   * offline log dirs: the controller moves their leadership and takes this broker out of their
+   * ISRs. Absent: unchanged since the last heartbeat that carried it.
+   */
+  offlineReplicas?: OfflineReplica[];
+}
+
+export interface OfflineReplica {
+  topicId: string;
+  partition: number;
 }
 
 export interface HeartbeatResponse {
@@ -114,6 +125,8 @@ export interface ControllerLink {
   }): Promise<void>;
   /** Logs are recovered: the broker may now be unfenced. */
   markCaughtUp(): void;
+  /** The partitions whose log is offline here now (all of them); sent with the next heartbeat, at once. */
+  reportOfflineReplicas(replicas: OfflineReplica[]): void;
   alterPartition(req: Omit<AlterPartitionRequest, 'nodeId' | 'brokerEpoch'>): Promise<AlterPartitionResult>;
   /**
    * Controlled shutdown: asks the controller to move leaderships away and take this broker out of

@@ -15,11 +15,12 @@ import type {
   AdminResult,
   HeartbeatRequest,
   HeartbeatResponse,
+  OfflineReplica,
   RegisterRequest,
   RegisterResponse,
 } from './api.ts';
 import { describeReport, emptyReport, withBrokers } from './election.ts';
-import type { BrokerRegistration } from './image.ts';
+import { replicaKey, type BrokerRegistration } from './image.ts';
 import { beginShutdown, shutdownReady } from './shutdown.ts';
 import { type BrokerSession, type ClusterState, type Decision, fail, successor } from './state.ts';
 
@@ -46,6 +47,8 @@ export function register(state: ClusterState, req: RegisterRequest): Decision<Ad
     brokerEpoch,
     fenced: sameProcess ? old.fenced : true,
     shuttingDown: sameProcess ? old.shuttingDown : false,
+    // A new process has opened its logs again: what it reported offline before is forgotten.
+    ...(sameProcess && old.offlineReplicas ? { offlineReplicas: old.offlineReplicas } : {}),
   };
   const log: string[] = [];
   const report = emptyReport();
@@ -82,8 +85,9 @@ export function heartbeat(
     return { state, answer: { ok: true, fenced: true, shutdownReady: true }, log: [] };
   }
   let d: Decision<unknown> = { state, answer: undefined, log: [] };
-  if (req.wantShutdown) d = beginShutdown(state, req.nodeId);
-  else if (req.caughtUp && reg.fenced) d = unfence(state, req.nodeId);
+  if (req.offlineReplicas) d = markOffline(state, req.nodeId, req.offlineReplicas);
+  if (req.wantShutdown) d = then(d, beginShutdown(d.state, req.nodeId));
+  else if (req.caughtUp && reg.fenced) d = then(d, unfence(d.state, req.nodeId));
   const now = d.state.brokers.find((b) => b.nodeId === req.nodeId)!;
   return {
     state: d.state,
@@ -94,6 +98,47 @@ export function heartbeat(
     },
     log: d.log,
   };
+}
+
+/**
+ * The broker's logs of `replicas` are offline (a disk fault): it leaves their ISRs and their
+ * leadership moves to another in-sync replica, as Kafka's controller does for replicas on an offline
+ * log dir. Unchanged state when the broker reported the same set before.
+ */
+export function markOffline(
+  state: ClusterState,
+  nodeId: number,
+  replicas: readonly OfflineReplica[],
+): Decision<void> {
+  const keys = [...new Set(replicas.map((r) => replicaKey(r.topicId, r.partition)))].sort();
+  const reg = state.brokers.find((b) => b.nodeId === nodeId);
+  const before = reg?.offlineReplicas ?? [];
+  if (!reg || (keys.length === before.length && keys.every((k, i) => k === before[i]))) {
+    return { state, answer: undefined, log: [] };
+  }
+  const report = emptyReport();
+  const brokers = state.brokers.map((b) => (b.nodeId === nodeId ? { ...b, offlineReplicas: keys } : b));
+  const names = keys.filter((k) => !before.includes(k)).map((k) => nameOf(state, k));
+  return {
+    state: successor(state, withBrokers(state, brokers, report)),
+    answer: undefined,
+    log: [
+      `Broker ${nodeId} reports its log offline for ${names.length} more partitions (a disk fault): ${names.join(', ')}`,
+      ...describeReport(report),
+    ],
+  };
+}
+
+/** `topic-partition` for a replica key, by the topic's name when it still exists. */
+function nameOf(state: ClusterState, key: string): string {
+  const [topicId, partition] = [key.slice(0, key.lastIndexOf(':')), key.slice(key.lastIndexOf(':') + 1)];
+  const topic = state.topics.find((t) => t.topicId === topicId);
+  return `${topic?.name ?? topicId}-${partition}`;
+}
+
+/** Two decisions in a row: the second's state, both logs. */
+function then<T>(first: Decision<unknown>, second: Decision<T>): Decision<T> {
+  return { ...second, log: [...first.log, ...second.log] };
 }
 
 /** Fences every unfenced broker whose last heartbeat is more than `sessionTimeoutMs` old. */

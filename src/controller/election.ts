@@ -8,7 +8,13 @@
  * Epochs: a change of leader bumps the leader epoch and the partition epoch; a change of ISR alone
  * bumps the partition epoch; one settling bumps each at most once.
  */
-import { NO_LEADER, type BrokerRegistration, type PartitionState, type TopicState } from './image.ts';
+import {
+  NO_LEADER,
+  replicaKey,
+  type BrokerRegistration,
+  type PartitionState,
+  type TopicState,
+} from './image.ts';
 import { brokerById, type ClusterState, isEligible } from './state.ts';
 
 export const UNCLEAN_ELECTION_CONFIG = 'unclean.leader.election.enable';
@@ -19,6 +25,8 @@ export interface Liveness {
   eligible(id: number): boolean;
   /** Registered and unfenced (a shutting-down broker still serves until it exits). */
   unfenced(id: number): boolean;
+  /** The broker reported its log of this partition offline (a disk fault). */
+  offline(id: number, topicId: string, partition: number): boolean;
 }
 
 export function livenessOf(brokers: Iterable<BrokerRegistration> | ClusterState): Liveness {
@@ -26,6 +34,22 @@ export function livenessOf(brokers: Iterable<BrokerRegistration> | ClusterState)
   return {
     eligible: (id) => isEligible(byId.get(id)),
     unfenced: (id) => byId.get(id)?.fenced === false,
+    offline: (id, topicId, partition) =>
+      byId.get(id)?.offlineReplicas?.includes(replicaKey(topicId, partition)) ?? false,
+  };
+}
+
+/**
+ * Liveness for one partition: a broker whose log of it is offline can neither be elected nor stay in
+ * its ISR beside an eligible member (Kafka: a replica on an offline log dir). It still answers for
+ * the partition (KAFKA_STORAGE_ERROR), so, like a shutting-down leader, it keeps a leadership that
+ * no in-sync replica can take over rather than leave the partition with no leader at all.
+ */
+export function partitionLiveness(live: Liveness, topicId: string, partition: number): Liveness {
+  return {
+    eligible: (id) => live.eligible(id) && !live.offline(id, topicId, partition),
+    unfenced: live.unfenced,
+    offline: live.offline,
   };
 }
 
@@ -136,7 +160,7 @@ export function settleTopics(
     const unclean = uncleanAllowed(t);
     let topicChanged = false;
     const partitions = t.partitions.map((p) => {
-      const q = settlePartition(p, live, unclean, report);
+      const q = settlePartition(p, partitionLiveness(live, t.topicId, p.partition), unclean, report);
       if (q !== p) topicChanged = true;
       return q;
     });

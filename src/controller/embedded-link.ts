@@ -17,6 +17,7 @@ import type {
   ControllerLink,
   ControllerService,
   HeartbeatResponse,
+  OfflineReplica,
   TopicAdmin,
 } from './api.ts';
 import { type BrokerEndpoint, isNewer, type MetadataImage } from './image.ts';
@@ -46,6 +47,7 @@ export class EmbeddedLink implements ControllerLink {
   #timer: TimerHandle | null = null;
   #caughtUp = false;
   #wantShutdown = false;
+  #offlineReplicas: OfflineReplica[] | null = null;
   #closed = false;
 
   constructor(o: EmbeddedLinkOptions) {
@@ -73,6 +75,12 @@ export class EmbeddedLink implements ControllerLink {
 
   markCaughtUp(): void {
     this.#caughtUp = true;
+    void this.#heartbeat().catch((err: unknown) => this.#o.logger.warn({ err }, 'Heartbeat failed'));
+  }
+
+  reportOfflineReplicas(replicas: OfflineReplica[]): void {
+    this.#offlineReplicas = [...replicas];
+    if (this.#reg === null) return;
     void this.#heartbeat().catch((err: unknown) => this.#o.logger.warn({ err }, 'Heartbeat failed'));
   }
 
@@ -131,6 +139,7 @@ export class EmbeddedLink implements ControllerLink {
       brokerEpoch: reg.brokerEpoch,
       caughtUp: this.#caughtUp,
       wantShutdown: this.#wantShutdown,
+      ...(this.#offlineReplicas ? { offlineReplicas: this.#offlineReplicas } : {}),
     });
     if (r.ok) return r;
     if (r.errorCode === ErrorCode.STALE_BROKER_EPOCH && !this.#closed) {

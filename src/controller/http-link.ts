@@ -18,6 +18,7 @@ import type {
   AlterPartitionResult,
   ControllerLink,
   HeartbeatResponse,
+  OfflineReplica,
   RegisterRequest,
   RegisterResponse,
   TopicAdmin,
@@ -81,6 +82,7 @@ export class HttpLink implements ControllerLink {
   #registering: Promise<void> | null = null;
   #caughtUp = false;
   #wantShutdown = false;
+  #offlineReplicas: OfflineReplica[] | null = null;
   #closed = false;
   /** The controller could not be reached: logged once when it starts, once when it ends. */
   #outageSince: number | null = null;
@@ -119,6 +121,11 @@ export class HttpLink implements ControllerLink {
 
   markCaughtUp(): void {
     this.#caughtUp = true;
+    this.#scheduleHeartbeat(0);
+  }
+
+  reportOfflineReplicas(replicas: OfflineReplica[]): void {
+    this.#offlineReplicas = [...replicas];
     this.#scheduleHeartbeat(0);
   }
 
@@ -246,7 +253,13 @@ export class HttpLink implements ControllerLink {
     try {
       const r = await this.#post<AdminResult<HeartbeatResponse>>(
         ROUTES.heartbeat,
-        { nodeId, brokerEpoch: epoch, caughtUp: this.#caughtUp, wantShutdown },
+        {
+          nodeId,
+          brokerEpoch: epoch,
+          caughtUp: this.#caughtUp,
+          wantShutdown,
+          ...(this.#offlineReplicas ? { offlineReplicas: this.#offlineReplicas } : {}),
+        },
         Math.max(1000, 4 * this.#o.heartbeatIntervalMs),
       );
       if (!r.ok) {

@@ -61,7 +61,20 @@ const registerBody = {
 const heartbeatBody = {
   type: 'object',
   required: ['nodeId', 'brokerEpoch', 'caughtUp', 'wantShutdown'],
-  properties: { nodeId: int, brokerEpoch: int, caughtUp: bool, wantShutdown: bool },
+  properties: {
+    nodeId: int,
+    brokerEpoch: int,
+    caughtUp: bool,
+    wantShutdown: bool,
+    offlineReplicas: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['topicId', 'partition'],
+        properties: { topicId: str, partition: int },
+      },
+    },
+  },
 } as const;
 
 const alterPartitionBody = {

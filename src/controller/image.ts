@@ -51,6 +51,16 @@ export interface BrokerRegistration extends BrokerEndpoint {
   fenced: boolean;
   /** Asked to shut down: its leaderships are moving away and it leaves the ISRs. */
   shuttingDown: boolean;
+  /**
+   * Replicas whose log this broker reported offline (a disk fault), as `topicId:partition`: it leads
+   * none of them and is in none of their ISRs until it registers again (a new process).
+   */
+  offlineReplicas?: string[];
+}
+
+/** The key of a replica in `BrokerRegistration.offlineReplicas`. */
+export function replicaKey(topicId: string, partition: number): string {
+  return `${topicId}:${partition}`;
 }
 
 export interface MetadataImage {

@@ -7,7 +7,7 @@
 import { ErrorCode } from '../protocol/error-codes.ts';
 import type { AlterPartitionRequest, AlterPartitionResult } from './api.ts';
 import { staleEpoch } from './brokers.ts';
-import { livenessOf, settlePartition, uncleanAllowed } from './election.ts';
+import { livenessOf, partitionLiveness, settlePartition, uncleanAllowed } from './election.ts';
 import type { PartitionState } from './image.ts';
 import { type ClusterState, type Decision, fail, successor } from './state.ts';
 
@@ -65,12 +65,12 @@ export function alterPartition(
       `The ISR [${isr.join(', ')}] of ${where} must hold the leader ${p.leader}, once each, and only replicas [${p.replicas.join(', ')}].`,
     );
   }
-  const live = livenessOf(state);
+  const live = partitionLiveness(livenessOf(state), topic.topicId, req.partition);
   const ineligible = isr.filter((r) => !p.isr.includes(r) && !live.eligible(r));
   if (ineligible.length > 0) {
     return refuse(
       ErrorCode.INELIGIBLE_REPLICA,
-      `Broker(s) ${ineligible.join(', ')} cannot join the ISR of ${where}: fenced, shutting down or unknown.`,
+      `Broker(s) ${ineligible.join(', ')} cannot join the ISR of ${where}: fenced, shutting down, unknown or with its log offline.`,
     );
   }
   // Replica order, as every ISR the controller writes.

@@ -27,7 +27,8 @@ export interface LogManagerOptions {
   /** How often retention runs (log.retention.check.interval.ms) and compaction (log.cleaner.backoff.ms). */
   retentionCheckIntervalMs?: number;
   compactionIntervalMs?: number;
-  onOffline?: (log: PartitionLog, err: StorageOfflineError) => void;
+  /** A log went offline (an I/O failure, or corruption found while loading or reading it). */
+  onOffline?: (topic: string, partition: number, err: StorageOfflineError) => void;
 }
 
 export interface PartitionUsage {
@@ -108,7 +109,7 @@ export class LogManager {
       clock: this.#clock,
       logger: this.#logger,
       metrics: this.#metrics,
-      onOffline: (err) => this.#opts.onOffline?.(this.#logs.get(key)!, err),
+      onOffline: (err) => this.#opts.onOffline?.(topic, partition, err),
     }).then(
       (log) => {
         this.#creating.delete(key);

@@ -1,0 +1,109 @@
+/**
+ * The leader's log of a replicated partition goes offline (its disk fills up) under an idempotent
+ * kafkajs producer with acks=all: the broker reports the offline replica in its next heartbeat (as
+ * Kafka's brokers report offline log dirs), the controller takes it out of the ISR and elects an
+ * in-sync follower, and the producer carries on on the new leader by itself — retrying the
+ * KAFKA_STORAGE_ERROR — with nothing acknowledged lost, moved or duplicated. The broker keeps serving
+ * its other partitions throughout. Restarted on its directory with the disk repaired, it catches up
+ * and is taken back into the ISR.
+ *
+ * A real controller and three whole brokers over HTTP, in one process (test/fault/disk-cluster.ts).
+ */
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import { startDiskCluster, type DiskCluster } from '../../fault/disk-cluster.ts';
+import { SendLog } from '../../fault/disk-workload.ts';
+import { eventually } from '../../helpers/dev-cluster.ts';
+import { readTopicWithKafkajs } from '../../helpers/kafkajs-reader.ts';
+
+jest.setTimeout(60_000);
+
+const A = 'repl-disk-a';
+const B = 'repl-disk-b';
+
+let cluster: DiskCluster;
+let kafka: Kafka;
+let admin: Admin;
+let producer: Producer;
+
+beforeAll(async () => {
+  cluster = await startDiskCluster(3);
+  kafka = new Kafka({
+    clientId: 'disk-replicated',
+    brokers: cluster.bootstraps(),
+    logLevel: logLevel.NOTHING,
+    retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 20 },
+  });
+  admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [A, B].map((topic) => ({
+      topic,
+      numPartitions: 1,
+      replicationFactor: 3,
+      configEntries: [{ name: 'min.insync.replicas', value: '2' }],
+    })),
+  });
+  producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  await producer.connect();
+});
+
+afterAll(async () => {
+  await producer?.disconnect().catch(() => undefined);
+  await admin?.disconnect().catch(() => undefined);
+  await cluster?.stop();
+});
+
+async function partitionOf(topic: string): Promise<{ leader: number; isr: number[] }> {
+  const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+  const p = meta.topics[0].partitions[0];
+  return { leader: p.leader, isr: [...p.isr].sort() };
+}
+
+describe('the leader of a replicated partition loses its disk', () => {
+  it('leadership moves to an in-sync follower; the producer carries on there; nothing acknowledged is lost', async () => {
+    const a = new SendLog(A);
+    const b = new SendLog(B);
+    expect(await a.sendMany(producer, 30)).toEqual([]);
+    expect(await b.sendMany(producer, 10)).toEqual([]);
+    const before = await partitionOf(A);
+    expect(before.isr).toEqual([0, 1, 2]);
+    const victim = cluster.members.find((m) => m.nodeId === before.leader)!;
+
+    victim.faults.fillDisk(A, 0);
+    const faultAt = Date.now();
+    // The first send meets the full disk; kafkajs retries it on the new leader.
+    expect(await a.send(producer)).toBeNull();
+    const failoverMs = Date.now() - faultAt;
+    expect(await a.sendMany(producer, 29)).toEqual([]);
+    expect(await b.sendMany(producer, 10)).toEqual([]);
+
+    const after = await partitionOf(A);
+    expect(after.leader).not.toBe(victim.nodeId);
+    expect(after.isr).not.toContain(victim.nodeId);
+    expect(cluster.controllerLines.map((l) => l['msg'])).toContain(
+      `Broker ${victim.nodeId} reports its log offline for 1 more partitions (a disk fault): ${A}-0`,
+    );
+
+    const verdict = a.judge((await readTopicWithKafkajs(kafka, A)).get(0)!);
+    expect(verdict).toEqual({ lost: [], moved: [], neverSent: [], inDoubtPresent: [] });
+    expect(a.acked.size).toBe(60);
+    expect(b.judge((await readTopicWithKafkajs(kafka, B)).get(0)!).lost).toEqual([]);
+    process.stdout.write(
+      `replicated disk fault: broker ${victim.nodeId} lost its disk for ${A}-0; broker ${after.leader} ` +
+        `leads it with ISR [${after.isr.join(', ')}]; the send that met the fault was acknowledged ` +
+        `after ${failoverMs} ms; ${a.acked.size} acknowledged, lost ${verdict.lost.length}, ` +
+        `moved ${verdict.moved.length}, duplicated or never sent ${verdict.neverSent.length}\n`,
+    );
+
+    // Repaired and restarted, the broker catches up and rejoins the ISR.
+    await cluster.restart(victim.nodeId);
+    await eventually(async () => expect((await partitionOf(A)).isr).toEqual([0, 1, 2]), {
+      timeoutMs: 20_000,
+      intervalMs: 200,
+    });
+    expect(await a.sendMany(producer, 5)).toEqual([]);
+    expect(a.judge((await readTopicWithKafkajs(kafka, A)).get(0)!).lost).toEqual([]);
+  });
+});
