@@ -4,7 +4,7 @@ import { systemClock } from '../common/clock.ts';
 import { StorageCorruptError, StorageOfflineError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import { silentLogger } from '../common/logger.ts';
-import { validateRecords } from './batch.ts';
+import { RecordBatchError, validateRecords } from './batch.ts';
 import type { BatchHeader } from './batch.ts';
 import { compactLog } from './cleaner.ts';
 import type { CompactionResult } from './cleaner.ts';
@@ -265,10 +265,20 @@ export class PartitionLog {
       return { offset: view.logEndOffset, timestamp: -1, leaderEpoch: epoch };
     if (timestamp === EARLIEST_TIMESTAMP)
       return { offset: view.logStartOffset, timestamp: -1, leaderEpoch: epoch };
-    const found =
-      timestamp === MAX_TIMESTAMP
-        ? await findMaxTimestamp(view)
-        : await findOffsetByTimestamp(view, timestamp);
+    let found: TimestampMatch | null;
+    try {
+      found =
+        timestamp === MAX_TIMESTAMP
+          ? await findMaxTimestamp(view)
+          : await findOffsetByTimestamp(view, timestamp);
+    } catch (err) {
+      if (err instanceof StorageCorruptError) throw this.#goOffline(err);
+      if (err instanceof RecordBatchError) {
+        const corrupt = new StorageCorruptError({ path: this.dir, reason: err.message }, { cause: err });
+        throw this.#goOffline(corrupt);
+      }
+      throw err;
+    }
     this.#s.trimIndexCache();
     return found;
   }

@@ -83,6 +83,33 @@ describe('partition log > checks of batches read back from disk', () => {
     });
   });
 
+  it('takes the log offline when ListOffsets by timestamp reaches a corrupt batch', async () => {
+    const first = await open();
+    const t0 = 1_700_000_000_000;
+    for (let i = 0; i < 40; i++) {
+      await first.append(makeBatch({ count: 2, valueBytes: 200, timestamp: t0 + 10 * i }), {
+        leaderEpoch: 1,
+      });
+    }
+    await first.close();
+    const files = readdirSync(dir.path)
+      .filter((n) => n.endsWith('.log'))
+      .sort();
+    const victim = `${dir.path}/${files[1]}`;
+    const bytes = readFileSync(victim);
+    // The second batch of the segment: its records, past the 61-byte header.
+    const second = 12 + bytes.readInt32BE(8);
+    bytes[second + 100] ^= 0xff;
+    writeFileSync(victim, bytes);
+    const log = await open();
+    const batchIndex = Number(files[1].slice(0, 20)) / 2 + 1;
+    await expect(log.offsetForTimestamp(t0 + 10 * batchIndex)).rejects.toMatchObject({
+      code: 'TRIB_STORAGE_OFFLINE',
+      cause: expect.objectContaining({ code: 'TRIB_STORAGE_CORRUPT' }),
+    });
+    expect(log.offline).toBe(true);
+  });
+
   it('finds a length that runs past the segment and a bad CRC, and nothing in checked bytes', () => {
     const a = makeBatch({ count: 2 });
     const b = makeBatch({ count: 3 });
