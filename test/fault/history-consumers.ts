@@ -2,8 +2,9 @@
  * The history checker's judgement of consumer groups (history.ts records, this judges): committed
  * offsets never go back; a member reads each partition forward within a generation, and starts a
  * newly assigned partition no lower than the group had committed for it before the assignment; no two
- * members own one partition in one generation. Events are taken in time order (`at`, then the order
- * they were recorded in), since a recorder may learn an assignment's generation after the fact.
+ * members own one partition in one generation. Events are taken in time order: by `at`, then in the
+ * order they were recorded (a recorder that learns a join's generation late records the assignment
+ * with the time of the join, and its later events at least a millisecond after it).
  */
 import { clock, type CommitEvent, type Problem, type ReadEvent, type Recorded } from './history-types.ts';
 
@@ -120,10 +121,10 @@ function unhonouredCommits(
     let i = 0;
     for (let k = 0; k < list.length; k++) {
       const a = list[k]!;
-      const until = list[k + 1]?.at ?? Infinity;
-      while (i < reads.length && reads[i]!.at < a.at) i++;
+      const next = list[k + 1];
+      while (i < reads.length && inTime(reads[i]!, a) < 0) i++;
       const firsts = new Map<number, ReadEvent>();
-      for (; i < reads.length && reads[i]!.at < until; i++) {
+      for (; i < reads.length && (!next || inTime(reads[i]!, next) < 0); i++) {
         if (!firsts.has(reads[i]!.partition)) firsts.set(reads[i]!.partition, reads[i]!);
       }
       for (const p of a.partitions) {

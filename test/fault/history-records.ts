@@ -19,57 +19,62 @@ const byOffset = (a: { offset: bigint }, b: { offset: bigint }) =>
 /** The problems of the records read, and the counts of what was read into `stats`. */
 export function recordProblems(r: Recorded, stats: ReadStats): Problem[] {
   const problems: Problem[] = [];
-  /** What was read first at each position; a later read of another id there is a conflict. */
-  const byPosition = new Map<string, ReadEvent>();
-  /** Where each id was read (distinct positions), and its lowest offset in each partition. */
-  const readAt = new Map<string, Set<string>>();
-  const first = new Map<string, ReadEvent>();
+  /** Per partition, the id read first at each offset; a later read of another id there is a conflict. */
+  const byPosition = new Map<number, Map<bigint, string>>();
+  /** Where each id was read: its distinct positions, in the order they were first read. */
+  const readAt = new Map<string, ReadEvent[]>();
   for (const e of r.reads) {
-    const position = at(e.partition, e.offset);
-    const earlier = byPosition.get(position);
-    if (earlier && earlier.id !== e.id) {
-      problems.push({ kind: 'conflict', detail: `${position} read as ${earlier.id} and as ${e.id}` });
+    let offsets = byPosition.get(e.partition);
+    if (!offsets) byPosition.set(e.partition, (offsets = new Map()));
+    const earlier = offsets.get(e.offset);
+    if (earlier !== undefined) {
+      if (earlier !== e.id)
+        problems.push({
+          kind: 'conflict',
+          detail: `${at(e.partition, e.offset)} read as ${earlier} and as ${e.id}`,
+        });
       continue;
     }
-    byPosition.set(position, e);
-    let positions = readAt.get(e.id);
-    if (!positions) readAt.set(e.id, (positions = new Set()));
-    positions.add(position);
-    const key = `${e.id}/${e.partition}`;
-    const lowest = first.get(key);
-    if (!lowest || e.offset < lowest.offset) first.set(key, e);
+    offsets.set(e.offset, e.id);
+    const positions = readAt.get(e.id);
+    if (positions) positions.push(e);
+    else readAt.set(e.id, [e]);
   }
+  const where = (positions: ReadEvent[]) => positions.map((e) => at(e.partition, e.offset)).join(', ');
 
   for (const [id, ack] of r.acks) {
     const positions = readAt.get(id);
+    if (positions?.some((e) => e.partition === ack.partition && e.offset === ack.offset)) continue;
     const acked = `${id} acknowledged at ${at(ack.partition, ack.offset)} (${clock(ack.at)})`;
     if (!positions) problems.push({ kind: 'lost', detail: `${acked}, never read` });
-    else if (!positions.has(at(ack.partition, ack.offset)))
-      problems.push({ kind: 'offset-mismatch', detail: `${acked}, read at ${[...positions].join(', ')}` });
+    else problems.push({ kind: 'offset-mismatch', detail: `${acked}, read at ${where(positions)}` });
   }
 
   stats.read = readAt.size;
   for (const [id, positions] of readAt) {
     const sent = r.sent.get(id);
-    const where = [...positions].join(', ');
     if (!sent) {
-      problems.push({ kind: 'unknown', detail: `${id} read at ${where}` });
+      problems.push({ kind: 'unknown', detail: `${id} read at ${where(positions)}` });
       continue;
     }
-    if (positions.size > 1) {
+    if (positions.length > 1) {
       if (sent.idempotent === false) stats.redelivered++;
-      else problems.push({ kind: 'duplicate', detail: `${id} (producer ${sent.producer}) read at ${where}` });
+      else
+        problems.push({
+          kind: 'duplicate',
+          detail: `${id} (producer ${sent.producer}) read at ${where(positions)}`,
+        });
     }
     const failure = r.failures.get(id);
     if (failure?.definite && !r.acks.has(id)) {
       problems.push({
         kind: 'unacknowledged-read',
-        detail: `${id} failed definitely (${clock(failure.at)}: ${failure.error}), read at ${where}`,
+        detail: `${id} failed definitely (${clock(failure.at)}: ${failure.error}), read at ${where(positions)}`,
       });
     }
   }
 
-  problems.push(...orderProblems(r, [...first.values()]), ...keyOrderProblems(r));
+  problems.push(...orderProblems(r, readAt), ...keyOrderProblems(r));
   return problems;
 }
 
@@ -78,15 +83,22 @@ export function recordProblems(r: Recorded, stats: ReadStats): Problem[] {
  * counts at its lowest offset: a non-idempotent producer's retry stores a later copy legitimately,
  * and an idempotent one's second copy is already a duplicate.
  */
-function orderProblems(r: Recorded, firstReads: ReadEvent[]): Problem[] {
+function orderProblems(r: Recorded, readAt: Map<string, ReadEvent[]>): Problem[] {
   const streams = new Map<string, Array<{ seq: number; offset: bigint; id: string }>>();
-  for (const { id, partition, offset } of firstReads) {
+  for (const [id, positions] of readAt) {
     const sent = r.sent.get(id);
     if (!sent || sent.key !== undefined) continue;
-    const key = `${sent.producer}/${partition}`;
-    let stream = streams.get(key);
-    if (!stream) streams.set(key, (stream = []));
-    stream.push({ seq: sent.seq, offset, id });
+    const lowest = new Map<number, bigint>();
+    for (const { partition, offset } of positions) {
+      const before = lowest.get(partition);
+      if (before === undefined || offset < before) lowest.set(partition, offset);
+    }
+    for (const [partition, offset] of lowest) {
+      const key = `${sent.producer}/${partition}`;
+      const stream = streams.get(key);
+      if (stream) stream.push({ seq: sent.seq, offset, id });
+      else streams.set(key, [{ seq: sent.seq, offset, id }]);
+    }
   }
   const problems: Problem[] = [];
   for (const [key, stream] of streams) {

@@ -12,9 +12,10 @@
  * records a member consumes carry its join count (1, 2, …) as their generation: that is what scopes
  * "offsets go up within a generation", and the consumer knows it when the record arrives.
  *
- * Times are per member and never go back: a join is recorded after the last record the member's
- * previous generation consumed (a batch may finish in the millisecond the rebalance ends), so each
- * record falls under the assignment it was consumed in, and the member's later commits after it.
+ * Times are per member and never go back: a join is timed after the last record the member's previous
+ * generation consumed (a batch may finish in the millisecond the rebalance ends), and what the member
+ * does next at least a millisecond after the join, so each record and commit falls on the right side
+ * of the assignment, though the assignment is recorded after them.
  */
 import type { Consumer, KafkaMessage } from 'kafkajs';
 import type { History } from './history.ts';
@@ -63,8 +64,9 @@ export function recordConsumerGroup(o: {
       flush();
       joins++;
       member = payload.memberId;
-      last = Math.max(now(), last + 1);
-      pending = { member, partitions: [...(payload.memberAssignment[topic] ?? [])], at: last };
+      const at = Math.max(now(), last + 1);
+      last = at + 1; // what the member does next comes after the join, however late it is recorded
+      pending = { member, partitions: [...(payload.memberAssignment[topic] ?? [])], at };
     }),
     consumer.on(consumer.events.HEARTBEAT, ({ payload }) => {
       if (payload.groupId === group) learned(payload.memberId, payload.groupGenerationId);

@@ -103,6 +103,19 @@ describe('fault > history checker > consumer groups', () => {
     expect(h.check().problems).toEqual([]);
   });
 
+  it('takes the events of one millisecond in the order they were recorded', () => {
+    const h = produced();
+    const at = T + 100;
+    h.assigned({ group: 'g', member: 'a', generation: 1, partitions: [0], at });
+    for (let offset = 0; offset < 7; offset++)
+      h.consumed({ group: 'g', member: 'a', generation: 1, partition: 0, offset, id: `r${offset}`, at });
+    h.commit('g', 0, 7, { member: 'a', generation: 1, at });
+    h.assigned({ group: 'g', member: 'a', generation: 2, partitions: [0], at });
+    for (let offset = 7; offset < 10; offset++)
+      h.consumed({ group: 'g', member: 'a', generation: 2, partition: 0, offset, id: `r${offset}`, at });
+    expect(h.check().problems).toEqual([]);
+  });
+
   it('reports two members assigned one partition in one generation', () => {
     const h = produced();
     h.assigned({ group: 'g', member: 'a', generation: 3, partitions: [0, 1], at: T + 100 });

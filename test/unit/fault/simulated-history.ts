@@ -163,6 +163,7 @@ export function simulate(rand: Rand): Event[] {
       if (rand() < 0.3) g.unrecorded.push(assigned);
       else events.push(assigned);
     }
+    t++; // and what the members do next after it, as kafkajs-recorder.ts times it
   };
 
   const consume = (g: Group, member: string, partition: number): boolean => {
