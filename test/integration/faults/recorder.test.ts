@@ -1,9 +1,10 @@
 /**
- * The kafkajs consumer-group recorder (test/fault/kafkajs-recorder.ts) on a real broker: two kafkajs
- * consumers of one group share a 2-partition topic while an idempotent producer writes to it; the
- * second joins (a rebalance) and later leaves (another, handing its partition back from its last
- * commit). The history then holds every member's assignments, the records each consumed and the
- * commits, and the checker finds nothing wrong in them.
+ * The kafkajs consumer-group recorder (test/fault/kafkajs-recorder.ts) on real brokers — Tributary
+ * in-process and a single-node Apache Kafka 3.9, judged alike: two kafkajs consumers of one group
+ * share a 2-partition topic while an idempotent producer writes to it; the second joins (a rebalance)
+ * and later leaves (another, handing its partition back from its last commit). The history then holds
+ * every member's assignments with their generations, the records each consumed and the commits, and
+ * the checker finds nothing wrong in them; a seek back within a generation is found.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
@@ -11,24 +12,32 @@ import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { History, summarize } from '../../fault/history.ts';
 import { recordConsumerGroup, type ConsumerRecorder } from '../../fault/kafkajs-recorder.ts';
 import { reportTable } from '../../fault/table.ts';
-import { startTestBroker, type TestBroker } from '../../helpers/broker.ts';
+import { startKafka } from '../../helpers/apache-kafka.ts';
+import { startTestBroker } from '../../helpers/broker.ts';
 import { eventually } from '../../helpers/dev-cluster.ts';
 
 jest.setTimeout(30_000);
 
 const random = (prefix: string): string => `${prefix}-${randomBytes(4).toString('hex')}`;
 
-let broker: TestBroker;
+interface Server {
+  bootstrap: string;
+  stop(): Promise<void>;
+}
+
+const SERVERS: Array<{ name: string; start(): Promise<Server> }> = [
+  {
+    name: 'Tributary',
+    async start() {
+      const broker = await startTestBroker({ properties: { 'group.initial.rebalance.delay.ms': '0' } });
+      return { bootstrap: broker.bootstrap, stop: () => broker.remove() };
+    },
+  },
+  { name: 'Apache Kafka', start: () => startKafka({ heapMb: 512 }) },
+];
+
+/** The client of the server the running describe block started. */
 let kafka: Kafka;
-
-beforeAll(async () => {
-  broker = await startTestBroker({ properties: { 'group.initial.rebalance.delay.ms': '0' } });
-  kafka = new Kafka({ clientId: 'recorder-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
-});
-
-afterAll(async () => {
-  await broker?.remove();
-});
 
 /**
  * Sends `count` records (ten per send, one partition per send, alternating between `partitions`),
@@ -74,7 +83,18 @@ async function member(group: string, topic: string, history: History) {
   return { consumer, recorder };
 }
 
-describe('fault > kafkajs consumer-group recorder', () => {
+describe.each(SERVERS)('fault > kafkajs consumer-group recorder on $name', ({ name, start }) => {
+  let server: Server | undefined;
+
+  beforeAll(async () => {
+    server = await start();
+    kafka = new Kafka({ clientId: 'recorder-test', brokers: [server.bootstrap], logLevel: logLevel.NOTHING });
+  }, 120_000);
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
   it("records two members' assignments, consumed records and commits across two rebalances, all clean", async () => {
     const topic = random('recorded');
     const group = random('group');
@@ -118,9 +138,7 @@ describe('fault > kafkajs consumer-group recorder', () => {
     }
 
     const report = history.check();
-    process.stdout.write(
-      `${summarize(report)}\n${reportTable([{ name: 'Tributary (in-process)', report }])}`,
-    );
+    process.stdout.write(`${summarize(report)}\n${reportTable([{ name, report }])}`);
     expect(report.problems).toEqual([]);
     expect(report).toMatchObject({ sent: 400, acknowledged: 400, read: 400 });
     expect(report.consumed).toBeGreaterThanOrEqual(400);
