@@ -56,6 +56,9 @@ Flags (with --brokers N > 1):
                               127.0.0.1:(PORT+i) (default: --port), for a proxy or port forward in front
   --admin-port PORT           broker i's admin port is PORT+i (default ${DEFAULT_ADMIN_PORT})
   --controller-port PORT      the controller's API port (default: admin port - 1, so 9643)
+  --broker-controller-port PORT
+                              broker i reaches the controller at 127.0.0.1:(PORT+i) (default: the
+                              controller's port for every broker), for a proxy per broker in front
   --set NAME=VALUE            a broker property for every broker (repeatable); num.partitions,
                               default.replication.factor and delete.topic.enable go to the controller too
   --log-format json|pretty    pretty lines prefixed with each process's name (the default on a
@@ -69,6 +72,7 @@ const CLUSTER_OPTIONS = {
   'advertised-port': { type: 'string' },
   'admin-port': { type: 'string' },
   'controller-port': { type: 'string' },
+  'broker-controller-port': { type: 'string' },
   set: { type: 'string', multiple: true },
   'log-format': { type: 'string' },
   'log-level': { type: 'string' },
@@ -148,6 +152,8 @@ interface Plan {
   advertisedPort: number;
   adminPort: number;
   controllerPort: number;
+  /** Broker i's controller.address port is this plus i; null: the controller's own for all. */
+  brokerControllerPort: number | null;
   sets: string[];
   pretty: boolean;
   logLevel: LogLevel | undefined;
@@ -166,6 +172,10 @@ function planCluster(brokers: number, args: string[]): Plan {
   const advertisedPort = portFlag('--advertised-port', values['advertised-port'], port, brokers);
   const adminPort = portFlag('--admin-port', values['admin-port'], DEFAULT_ADMIN_PORT, brokers);
   const controllerPort = portFlag('--controller-port', values['controller-port'], adminPort - 1, 1);
+  const brokerControllerPort =
+    values['broker-controller-port'] === undefined
+      ? null
+      : portFlag('--broker-controller-port', values['broker-controller-port'], 0, brokers);
   const sets = values.set ?? [];
   for (const kv of sets) {
     if (kv.indexOf('=') <= 0) throw new UsageError(`--set takes NAME=VALUE, got "${kv}"`);
@@ -185,6 +195,7 @@ function planCluster(brokers: number, args: string[]): Plan {
     advertisedPort,
     adminPort,
     controllerPort,
+    brokerControllerPort,
     sets,
     pretty: format === 'pretty',
     logLevel,
@@ -259,6 +270,8 @@ async function superviseCluster(plan: Plan): Promise<number> {
       controllerFlags.set(CONTROLLER_PROPERTIES[name], kv.slice(kv.indexOf('=') + 1));
   }
   const controllerAddress = `127.0.0.1:${plan.controllerPort}`;
+  const brokerController = (i: number): string =>
+    plan.brokerControllerPort === null ? controllerAddress : `127.0.0.1:${plan.brokerControllerPort + i}`;
 
   const nameWidth = 'controller'.length;
   let configError: string | null = null;
@@ -299,7 +312,7 @@ async function superviseCluster(plan: Plan): Promise<number> {
       '--data-dir',
       join(plan.root, `broker-${i}`),
       ...logFlags,
-      ...['controller.address=' + controllerAddress, 'controller.token.file=' + tokenFile]
+      ...[`controller.address=${brokerController(i)}`, 'controller.token.file=' + tokenFile]
         .concat([`default.replication.factor=${rf}`, `offsets.topic.replication.factor=${rf}`], plan.sets)
         .flatMap((kv) => ['--set', kv]),
     ]),

@@ -152,6 +152,11 @@ export interface ProxyOptions {
   target: { host?: string; port: number };
   /** Names the proxy in errors (e.g. "broker-1"). */
   name?: string;
+  /**
+   * 'kafka' (the default) tells connections apart by their first request's client id; 'tcp' takes
+   * any protocol (the brokers' HTTP link to the controller) and counts every connection a client's.
+   */
+  protocol?: 'kafka' | 'tcp';
 }
 
 export class FaultProxy {
@@ -159,10 +164,12 @@ export class FaultProxy {
   readonly #server: Server;
   readonly #target: { host: string; port: number };
   readonly #links = new Set<Link>();
+  readonly #kafka: boolean;
   #rules: Rule[] = [];
 
   private constructor(server: Server, o: ProxyOptions) {
     this.#server = server;
+    this.#kafka = (o.protocol ?? 'kafka') === 'kafka';
     this.#target = { host: o.target.host ?? '127.0.0.1', port: o.target.port };
     this.name = o.name ?? `proxy:${o.port}`;
     server.on('connection', (socket) => this.#accept(socket));
@@ -261,7 +268,8 @@ export class FaultProxy {
     };
     this.#links.add(link);
     this.#applyTo(link);
-    let head: Buffer | null = Buffer.alloc(0);
+    if (!this.#kafka) link.peer = 'client';
+    let head: Buffer | null = this.#kafka ? Buffer.alloc(0) : null;
     client.on('data', (chunk: Buffer) => {
       if (head !== null) {
         head = Buffer.concat([head, chunk]);

@@ -459,11 +459,19 @@ export interface StartKafkaClusterOptions {
   controllerProperties?: Record<string, string | number | boolean>;
   /** How long to wait for each node (default 120 s: three JVMs start at once on few cores). */
   readyTimeoutMs?: number;
+  /**
+   * The port broker i advertises (for a proxy in front of it: test/fault/network.ts); by default its
+   * own. Brokers' `port`, `address` and the bootstrap are then the advertised ones.
+   */
+  advertisedPort?: (nodeId: number) => number;
 }
 
 export interface KafkaClusterBroker {
   nodeId: number;
+  /** The port clients use: the advertised one. */
   port: number;
+  /** The port the broker listens on (`port` unless it advertises another). */
+  listenPort: number;
   /** `127.0.0.1:<port>` */
   address: string;
 }
@@ -498,6 +506,8 @@ export function kafkaClusterNodeProperties(options: {
   dataDir: string;
   /** The broker's client port; absent for the controller. */
   port?: number;
+  /** The port the broker tells clients and the other brokers to use (a proxy's); default `port`. */
+  advertisedPort?: number;
   controllerPort: number;
   brokers: number;
   properties?: Record<string, string | number | boolean>;
@@ -516,7 +526,7 @@ export function kafkaClusterNodeProperties(options: {
       : {
           'process.roles': 'broker',
           listeners: `PLAINTEXT://127.0.0.1:${options.port}`,
-          'advertised.listeners': `PLAINTEXT://127.0.0.1:${options.port}`,
+          'advertised.listeners': `PLAINTEXT://127.0.0.1:${options.advertisedPort ?? options.port}`,
           'inter.broker.listener.name': 'PLAINTEXT',
           'default.replication.factor': rf,
           'offsets.topic.replication.factor': rf,
@@ -564,6 +574,7 @@ export async function startKafkaCluster(options: StartKafkaClusterOptions = {}):
         nodeId,
         dataDir,
         port: isController ? undefined : port,
+        advertisedPort: isController ? undefined : options.advertisedPort?.(nodeId),
         controllerPort,
         brokers,
         properties: isController ? options.controllerProperties : options.properties,
@@ -635,15 +646,17 @@ export async function startKafkaCluster(options: StartKafkaClusterOptions = {}):
     await stop();
     throw err;
   }
+  const advertised = (nodeId: number): number => options.advertisedPort?.(nodeId) ?? node(nodeId).port;
   return {
     bootstrap: ids
       .slice(1)
-      .map((id) => `127.0.0.1:${node(id).port}`)
+      .map((id) => `127.0.0.1:${advertised(id)}`)
       .join(','),
     brokers: ids.slice(1).map((nodeId) => ({
       nodeId,
-      port: node(nodeId).port,
-      address: `127.0.0.1:${node(nodeId).port}`,
+      port: advertised(nodeId),
+      listenPort: node(nodeId).port,
+      address: `127.0.0.1:${advertised(nodeId)}`,
     })),
     controllerPort,
     dataDir: root,

@@ -45,6 +45,11 @@ export interface StartDevClusterOptions {
    * (clients, the readiness check included, and replication go through it).
    */
   advertisedPort?: number;
+  /**
+   * Broker i reaches the controller at 127.0.0.1:(brokerControllerPort+i) (`tributary dev
+   * --broker-controller-port`): for a proxy per broker on that path, listening before this is called.
+   */
+  brokerControllerPort?: number;
 }
 
 export interface PartitionInfo {
@@ -227,6 +232,9 @@ export async function startDevCluster(o: StartDevClusterOptions = {}): Promise<D
     '--controller-port',
     String(controllerPort),
     ...(o.advertisedPort === undefined ? [] : ['--advertised-port', String(o.advertisedPort)]),
+    ...(o.brokerControllerPort === undefined
+      ? []
+      : ['--broker-controller-port', String(o.brokerControllerPort)]),
     ...Object.entries(o.properties ?? {}).flatMap(([k, v]) => ['--set', `${k}=${v}`]),
     ...(o.args ?? []),
   ];

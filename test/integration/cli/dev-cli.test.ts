@@ -150,6 +150,7 @@ describe('tributary dev (command line)', () => {
     [['--port', 'high'], /--port takes a port from 1 to/],
     [['--advertised-port', '0'], /--advertised-port takes a port from 1 to 65534, got "0"/],
     [['--advertised-port', '65535'], /--advertised-port takes a port from 1 to 65534, got "65535"/],
+    [['--broker-controller-port', 'x'], /--broker-controller-port takes a port from 1 to 65534, got "x"/],
     [['--set', 'novalue'], /--set takes NAME=VALUE, got "novalue"/],
     [['--log-format', 'xml'], /--log-format takes json or pretty/],
   ])('refuses %j with exit code 2', (args, message) => {
