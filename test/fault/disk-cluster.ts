@@ -20,6 +20,7 @@ import { Controller } from '../../src/controller/controller.ts';
 import { buildControllerApp } from '../../src/controller/http-server.ts';
 import { LocalFileStore } from '../../src/controller/store.ts';
 import { nodeFs, type Fs } from '../../src/storage/fs.ts';
+import { decodeRecords } from '../../src/protocol/records/index.ts';
 import { DiskFaults } from './disk.ts';
 
 const TOKEN = 'disk-cluster-token';
@@ -41,8 +42,13 @@ export interface DiskCluster {
   controllerLines: LogLine[];
   /** Every broker's address, for a client's bootstrap list. */
   bootstraps(): string[];
-  /** Stops broker `nodeId` cleanly and starts it again on its directory, over the real file system. */
+  /**
+   * Stops broker `nodeId` cleanly and starts it again on its directory, over the same injector (free
+   * its disk first: a one-shot fault already fired, so the disk is then as good as new).
+   */
   restart(nodeId: number): Promise<ClusterMember>;
+  /** Every offset and value of a partition in broker `nodeId`'s own log (it must host it). */
+  logOf(nodeId: number, topic: string, partition: number): Promise<Array<{ offset: number; value: string }>>;
   stop(): Promise<void>;
 }
 
@@ -114,8 +120,23 @@ export async function startDiskCluster(n = 3, properties: Record<string, string>
     async restart(nodeId) {
       const i = members.findIndex((m) => m.nodeId === nodeId);
       await members[i].broker.stop();
-      members[i] = await startMember(nodeId, nodeFs, members[i].faults);
+      members[i] = await startMember(nodeId, members[i].faults.fs, members[i].faults);
       return members[i];
+    },
+    async logOf(nodeId, topic, partition) {
+      const member = members.find((m) => m.nodeId === nodeId)!;
+      const log = member.broker.services.replicas.replica(topic, partition)?.log;
+      if (!log) throw new Error(`broker ${nodeId} does not host ${topic}-${partition}`);
+      const out: Array<{ offset: number; value: string }> = [];
+      for (let offset = log.logStartOffset; offset < log.logEndOffset;) {
+        const { records } = await log.read(offset, { maxBytes: 1 << 20, isolation: 'log-end' });
+        const batches = decodeRecords(records);
+        if (batches.length === 0) break;
+        for (const b of batches)
+          for (const r of b.records) out.push({ offset: r.offset, value: r.value?.toString() ?? '' });
+        offset = out[out.length - 1].offset + 1;
+      }
+      return out;
     },
     async stop() {
       await Promise.all(members.map((m) => m.broker.stop().catch(() => undefined)));

@@ -46,7 +46,7 @@ export class SendLog {
   }
 
   /** Judges a partition's records as read back, in offset order. */
-  judge(records: ReadonlyArray<{ offset: bigint | number; value: Buffer | null }>): Verdict {
+  judge(records: ReadonlyArray<{ offset: bigint | number; value: Buffer | string | null }>): Verdict {
     const seen = new Map(records.map((r) => [Number(r.offset), r.value?.toString() ?? '']));
     const verdict: Verdict = { lost: [], moved: [], neverSent: [], inDoubtPresent: [] };
     for (const [offset, value] of this.acked) {
