@@ -4,6 +4,7 @@
  */
 import { type ApiDescriptor, ApiKey, apis } from './messages/index.ts';
 import { RequestHeader } from './messages/request-header.ts';
+import { clipOversizedMessages } from './oversized-messages.ts';
 import { ResponseHeader } from './messages/response-header.ts';
 import { DecodeError, EncodeError, Reader, Writer } from './primitives/index.ts';
 
@@ -61,8 +62,29 @@ function descriptor(apiKey: number): ApiDescriptor {
   return api;
 }
 
-/** One buffer: size prefix, response header, body. */
+/**
+ * One buffer: size prefix, response header, body. A body whose error message quotes too much of
+ * the request to fit the wire is encoded with the message cut (see ./oversized-messages.ts).
+ */
 export function encodeResponse(
+  apiKey: number,
+  apiVersion: number,
+  correlationId: number,
+  body: unknown,
+): Buffer {
+  try {
+    return encodeResponseAsIs(apiKey, apiVersion, correlationId, body);
+  } catch (err) {
+    const clipped =
+      err instanceof EncodeError
+        ? clipOversizedMessages(descriptor(apiKey).response.schema, apiVersion, body)
+        : null;
+    if (clipped === null) throw err;
+    return encodeResponseAsIs(apiKey, apiVersion, correlationId, clipped);
+  }
+}
+
+function encodeResponseAsIs(
   apiKey: number,
   apiVersion: number,
   correlationId: number,

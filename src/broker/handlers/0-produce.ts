@@ -14,7 +14,7 @@
  *
  * Per partition, in Kafka's order: leader lookup (an unknown topic is auto-created when
  * auto.create.topics.enable), the request-level record rules (one magic-2 batch, no zstd before
- * v7), the batch checks (CRC, sizes, max.message.bytes), no transactional batch (we have no
+ * v7), the batch checks (CRC, sizes, max.message.bytes, every record readable), no transactional batch (we have no
  * transaction coordinator, so no transaction can be ongoing: Kafka answers such a write
  * INVALID_TXN_STATE, "not part of an ongoing transaction"), acks=-1 against min.insync.replicas,
  * timestamps (LogAppendTime stamps the batch; CreateTime limits give INVALID_TIMESTAMP), then the
@@ -42,12 +42,13 @@ import {
 } from '../../protocol/messages/produce-response.ts';
 import {
   batchCompression,
-  decodeBatch,
   isTransactionalBatch,
   NO_TIMESTAMP,
   readBatchHeader,
   setLogAppendTime,
+  validateProducedBatch,
   type BatchHeader,
+  type RecordBatch,
 } from '../../protocol/records/index.ts';
 import type { PartitionLog } from '../../storage/partition-log.ts';
 import { autoCreateTopic } from '../auto-create.ts';
@@ -327,6 +328,14 @@ function checkRecords(
       `Record batch of producer ${header.producerId} is transactional, but there is no ongoing transaction: this broker has no transaction coordinator`,
     );
   }
+  // Every record must be readable too, or a reader later finds the log "corrupt" (records/produced.ts).
+  let batch: RecordBatch;
+  try {
+    batch = validateProducedBatch(records, 0);
+  } catch (err) {
+    const e = kafkaErrorOf(err);
+    return failed(p.index, e.errorCode, e.errorMessage);
+  }
   if (request.acks === -1 && state.isr.length < policy.minInsyncReplicas) {
     return failed(
       p.index,
@@ -338,11 +347,7 @@ function checkRecords(
     setLogAppendTime(records, 0, call.now);
     Object.assign(header, readBatchHeader(records, 0));
   } else if (Number.isFinite(policy.timestampBeforeMaxMs) || Number.isFinite(policy.timestampAfterMaxMs)) {
-    const bad = timestampErrors(records, call.now, policy);
-    if (bad instanceof Error) {
-      const e = kafkaErrorOf(bad);
-      return failed(p.index, e.errorCode, e.errorMessage);
-    }
+    const bad = timestampErrors(batch, call.now, policy);
     if (bad.length > 0) {
       const res = failed(
         p.index,
@@ -358,20 +363,9 @@ function checkRecords(
 
 /**
  * The records whose create time is outside [now - before.max, now + after.max], as Kafka's
- * LogValidator reports them (record index and reason). Decodes the batch: only topics that set a
- * limit pay for it.
+ * LogValidator reports them (record index and reason).
  */
-function timestampErrors(
-  records: Buffer,
-  now: number,
-  policy: TopicPolicy,
-): BatchIndexAndErrorMessage[] | Error {
-  let batch;
-  try {
-    batch = decodeBatch(records, 0);
-  } catch (err) {
-    return err as Error;
-  }
+function timestampErrors(batch: RecordBatch, now: number, policy: TopicPolicy): BatchIndexAndErrorMessage[] {
   const low = now - policy.timestampBeforeMaxMs;
   const high = now + policy.timestampAfterMaxMs;
   const errors: BatchIndexAndErrorMessage[] = [];

@@ -59,3 +59,4 @@ export {
   type RecordHeader,
   type RecordInput,
 } from './record.ts';
+export { validateProducedBatch } from './produced.ts';
