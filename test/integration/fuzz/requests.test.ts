@@ -1,0 +1,155 @@
+/**
+ * Structure-aware fuzzing of every request a broker process advertises, version by version
+ * (issue 12's input fault injector): for each (API key, version) in its ApiVersions answer,
+ * TRIBUTARY_FUZZ_CASES hostile requests built from the codecs' schemas (test/fault/fuzz-*.ts), each
+ * on its own connection. The broker must answer each with a response that decodes under the
+ * request's correlation id, or close that connection — never hang, never crash — while a witness
+ * client on its own connections writes and reads a topic and sees every write acknowledged and read
+ * back in order. At the end the process is alive, ready, and has logged no error and no stack trace
+ * other than a rejected request's DecodeError.
+ *
+ * The witness's topic is never named by the fuzzer (nor its id): requests that may legitimately
+ * destroy data (DeleteTopics, DeleteRecords, AlterConfigs…) aim at the victim topics instead.
+ * A failure names the run's seed: TRIBUTARY_FUZZ_SEED=<seed> replays it.
+ */
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
+import { ErrorCode } from '../../../src/protocol/error-codes.ts';
+import type { ApiVersionsResponse } from '../../../src/protocol/messages/api-versions-response.ts';
+import type { CreateTopicsResponse } from '../../../src/protocol/messages/create-topics-response.ts';
+import { ApiKey, apis } from '../../../src/protocol/messages/index.ts';
+import { MetadataRequest } from '../../../src/protocol/messages/metadata-request.ts';
+import type { MetadataResponse } from '../../../src/protocol/messages/metadata-response.ts';
+import { type Outcome, probe } from '../../fault/fuzz-probe.ts';
+import { runSeed } from '../../fault/fuzz-random.ts';
+import { buildCase, describeCase, type FuzzCase } from '../../fault/fuzz-requests.ts';
+import type { FuzzTargets } from '../../fault/fuzz-values.ts';
+import { spawnBroker, type BrokerProcess } from '../../helpers/broker-process.ts';
+import { eventually } from '../../helpers/dev-cluster.ts';
+import { RawClient } from '../../helpers/raw-client.ts';
+import { logProblems, summarize } from './log-check.ts';
+import { Witness } from './witness.ts';
+
+jest.setTimeout(60_000);
+
+const CASES = Number(process.env['TRIBUTARY_FUZZ_CASES'] ?? 3);
+const CONCURRENCY = 8;
+const CHUNK = 1000;
+/** Longer than anything a request may make the broker wait for (the fuzzer keeps waits under a second). */
+const CASE_TIMEOUT_MS = 10_000;
+const SEED = runSeed();
+const suffix = randomBytes(4).toString('hex');
+const WITNESS_TOPIC = `witness-${suffix}`;
+const VICTIMS = [`victim-${suffix}`, `victim2-${suffix}`];
+
+let broker: BrokerProcess;
+let admin: RawClient;
+let targets: FuzzTargets;
+let advertised: ApiVersionsResponse['apiKeys'];
+
+beforeAll(async () => {
+  broker = await spawnBroker({ properties: { 'group.initial.rebalance.delay.ms': '100' } });
+  admin = await RawClient.connect(broker.port);
+  const created = await admin.call<CreateTopicsResponse>(ApiKey.CreateTopics, 5, {
+    topics: [WITNESS_TOPIC, ...VICTIMS].map((name) => ({
+      name,
+      numPartitions: name === WITNESS_TOPIC ? 1 : 3,
+      replicationFactor: -1,
+      assignments: [],
+      configs: [],
+    })),
+    timeoutMs: 10_000,
+    validateOnly: false,
+  });
+  expect(created.topics.map((t) => t.errorCode)).toEqual([0, 0, 0]);
+  const metadata = await admin.call<MetadataResponse>(ApiKey.Metadata, 12, {
+    ...MetadataRequest.defaults(),
+    topics: null,
+    allowAutoTopicCreation: false,
+  });
+  const idOf = (name: string): string => metadata.topics.find((t) => t.name === name)!.topicId;
+  targets = {
+    topics: VICTIMS,
+    topicIds: VICTIMS.map(idOf),
+    groups: [`group-${suffix}`, ''],
+    forbidden: new Set([WITNESS_TOPIC, idOf(WITNESS_TOPIC)]),
+  };
+  const versions = await admin.call<ApiVersionsResponse>(ApiKey.ApiVersions, 3, {
+    clientSoftwareName: 'fuzz',
+    clientSoftwareVersion: '1',
+  });
+  expect(versions.errorCode).toBe(ErrorCode.NONE);
+  advertised = versions.apiKeys;
+});
+
+afterAll(async () => {
+  admin?.close();
+  await broker?.remove();
+});
+
+/** Runs `work` over `items`, `limit` at a time. */
+async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: limit }, async () => {
+    while (next < items.length) await work(items[next++]!);
+  });
+  await Promise.all(lanes);
+}
+
+describe('fuzzing every advertised request against a broker process', () => {
+  it('gets an answer or a closed connection for each, and the witness sees nothing of it', async () => {
+    const cases: FuzzCase[] = [];
+    for (const { apiKey, minVersion, maxVersion } of advertised) {
+      const api = apis.get(apiKey);
+      expect(api).toBeDefined();
+      for (let version = minVersion; version <= maxVersion; version++) {
+        for (let index = 0; index < CASES; index++) {
+          cases.push(buildCase({ api: api!, version, index, runSeed: SEED, targets }));
+        }
+      }
+    }
+    const witness = new Witness({ port: broker.port, topic: WITNESS_TOPIC, requestTimeoutMs: 10_000 });
+    await witness.start();
+    const failures: string[] = [];
+    const tally = new Map<Outcome | 'answered-valid', number>();
+    const started = Date.now();
+    // The broker helper keeps the last 5,000 lines of output: it is scanned after every chunk.
+    const problems = new Map<string, string>();
+    for (let at = 0; at < cases.length; at += CHUNK) {
+      await pool(cases.slice(at, at + CHUNK), CONCURRENCY, async (c) => {
+        const result = await probe(broker.port, c, CASE_TIMEOUT_MS);
+        tally.set(result.outcome, (tally.get(result.outcome) ?? 0) + 1);
+        if (c.kind === 'valid' && result.answered)
+          tally.set('answered-valid', (tally.get('answered-valid') ?? 0) + 1);
+        if (result.outcome === 'hung' || result.outcome === 'wrong') {
+          failures.push(`${describeCase(c, SEED)}: ${result.detail}`);
+        }
+      });
+      for (const [line, problem] of logProblems(broker.output())) problems.set(line, problem);
+    }
+    await witness.stopWriting();
+    await eventually(
+      () => expect(witness.read >= witness.written || witness.failures.length > 0).toBe(true),
+      {
+        timeoutMs: 10_000,
+      },
+    );
+    await witness.stop();
+    process.stdout.write(
+      `fuzz seed ${SEED}: ${cases.length} cases over ${advertised.length} APIs in ${Date.now() - started} ms; ` +
+        `${[...tally].map(([k, n]) => `${k} ${n}`).join(', ')}; witness wrote ${witness.written}, read ${witness.read}\n`,
+    );
+
+    expect(failures).toEqual([]);
+    expect(witness.failures).toEqual([]);
+    expect(witness.written).toBeGreaterThan(0);
+    expect(witness.read).toBe(witness.written);
+    // A broker that answered nothing at all would pass the checks above by closing every connection.
+    expect(tally.get('answered-valid') ?? 0).toBeGreaterThan(cases.length / 4);
+
+    process.kill(broker.pid, 0);
+    expect((await fetch(`${broker.adminUrl}/readyz`)).status).toBe(200);
+    for (const [line, problem] of logProblems(broker.output())) problems.set(line, problem);
+    expect(summarize(problems)).toEqual([]);
+  });
+});
