@@ -119,6 +119,8 @@ describe('tributary dev (command line)', () => {
       'broker-i',
       'controller',
       'controlled shutdown',
+      '--advertised-port PORT',
+      '--broker-controller-port PORT',
     ]) {
       expect(r.stdout).toContain(text);
     }

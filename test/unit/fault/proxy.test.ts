@@ -211,6 +211,26 @@ describe('fault proxy > slow links and closing', () => {
   });
 });
 
+describe('fault proxy > other protocols', () => {
+  it("forwards another protocol's bytes at once (no Kafka header to wait for), and cuts them like a client's", async () => {
+    const target = await Target.start();
+    const proxy = await FaultProxy.start({ port: 0, target: { port: target.port }, protocol: 'tcp' });
+    cleanups.push(
+      () => target.close(),
+      () => proxy.close(),
+    );
+    const c = await dial(proxy.port);
+    c.socket.write('GET /');
+    await received(target, 5);
+    expect(proxy.peers()).toEqual(['client']);
+    proxy.cut({ peers: (p) => p === 'client' });
+    c.socket.write(' HTTP/1.1');
+    await eventually(() => expect(proxy.held()).toBe(9));
+    proxy.heal();
+    expect((await received(target, 14)).toString()).toBe('GET / HTTP/1.1');
+  });
+});
+
 describe('fault proxy > in front of a broker', () => {
   let broker: TestBroker | undefined;
   afterEach(async () => {
