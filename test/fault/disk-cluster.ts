@@ -32,7 +32,7 @@ export interface ClusterMember {
   dataDir: string;
   faults: DiskFaults;
   broker: Broker;
-  /** "127.0.0.1:port" of its Kafka listener (a restart changes it). */
+  /** "127.0.0.1:port" of its Kafka listener (the same after a restart). */
   bootstrap: string;
   lines: LogLine[];
 }
@@ -81,6 +81,8 @@ export async function startDiskCluster(n = 3, properties: Record<string, string>
   await app.listen({ host: '127.0.0.1', port: 0 });
   const controllerPort = (app.server.address() as AddressInfo).port;
 
+  /** The Kafka port a restart keeps, so that clients' bootstrap lists stay good. */
+  const ports = new Map<number, number>();
   const startMember = async (nodeId: number, fs: Fs, faults: DiskFaults): Promise<ClusterMember> => {
     const dataDir = join(root, `broker-${nodeId}`);
     const lines: LogLine[] = [];
@@ -88,7 +90,7 @@ export async function startDiskCluster(n = 3, properties: Record<string, string>
       flags: new Map(
         Object.entries({
           'node.id': String(nodeId),
-          listeners: '127.0.0.1:0',
+          listeners: `127.0.0.1:${ports.get(nodeId) ?? 0}`,
           'admin.listener': '127.0.0.1:0',
           'log.dirs': dataDir,
           'controller.address': `127.0.0.1:${controllerPort}`,
@@ -104,6 +106,7 @@ export async function startDiskCluster(n = 3, properties: Record<string, string>
     });
     const broker = new Broker({ config, logger: capture(lines), fs, processMetrics: false });
     const addr = await broker.start();
+    ports.set(nodeId, addr.kafka.port);
     return { nodeId, dataDir, faults, broker, bootstrap: addr.bootstrap, lines };
   };
 

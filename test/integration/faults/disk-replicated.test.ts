@@ -28,7 +28,9 @@ let admin: Admin;
 let producer: Producer;
 
 beforeAll(async () => {
-  cluster = await startDiskCluster(3);
+  // Followers are dropped from the ISR for lagging only after a minute: a follower whose disk failed
+  // must leave it because it said so, not because it fell silent.
+  cluster = await startDiskCluster(3, { 'replica.lag.time.max.ms': '60000' });
   kafka = new Kafka({
     clientId: 'disk-replicated',
     brokers: cluster.bootstraps(),
@@ -140,4 +142,37 @@ describe('the leader of a replicated partition loses its disk', () => {
       expect(a.judge(await cluster.logOf(victim.nodeId, topicA, 0)).lost).toEqual([]);
     },
   );
+
+  it('a follower whose disk fills leaves the ISR at once; acks=all produces do not wait for it', async () => {
+    const topic = `${A}-follower`;
+    await createTopics([topic], {});
+    const a = new SendLog(topic);
+    expect(await a.sendMany(producer, 10)).toEqual([]);
+    const before = await partitionOf(topic);
+    const victim = cluster.members.find((m) => m.nodeId !== before.leader)!;
+    victim.faults.fillDisk(topic, 0);
+    expect(await a.sendMany(producer, 20)).toEqual([]);
+    const after = await partitionOf(topic);
+    expect(after.leader).toBe(before.leader);
+    expect(after.isr).toEqual([0, 1, 2].filter((id) => id !== victim.nodeId));
+    expect(a.judge((await readTopicWithKafkajs(kafka, topic)).get(0)!)).toEqual({
+      lost: [],
+      moved: [],
+      neverSent: [],
+      inDoubtPresent: [],
+    });
+    victim.faults.freeDisk();
+    await cluster.restart(victim.nodeId);
+    await eventually(async () => expect((await partitionOf(topic)).isr).toEqual([0, 1, 2]), {
+      timeoutMs: 20_000,
+      intervalMs: 200,
+    });
+    await eventually(
+      async () =>
+        expect(await cluster.logOf(victim.nodeId, topic, 0)).toEqual(
+          await cluster.logOf(before.leader, topic, 0),
+        ),
+      { timeoutMs: 10_000, intervalMs: 200 },
+    );
+  });
 });
