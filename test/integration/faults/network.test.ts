@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, it, jest } from '@jest/globals';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { startProxiedDevCluster, type ProxiedDevCluster } from '../../fault/network.ts';
 import {
+  flappingLeader,
   leaderAnswersHeld,
   leaderCutFromFollowers,
   slowFollower,
@@ -57,4 +58,7 @@ describe('faults > network', () => {
 
   it('a slow link to a follower lets writes go on, and the ISR is whole again once it is lifted', () =>
     withOutput(proxied.cluster, () => slowFollower(target)));
+
+  it('a leader cut off from its followers and reconnected again and again loses nothing and duplicates nothing', () =>
+    withOutput(proxied.cluster, () => flappingLeader(target, { rounds: 8, seed: Date.now() % 1000 })));
 });
