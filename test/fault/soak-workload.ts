@@ -7,15 +7,18 @@
  *   failover probe ({@link Workload.measure});
  * - kafkajs's idempotent producer (acks=all), every partition in turn, one partition per send (see
  *   produceUntilStopped for the kafkajs bug that rules out more);
- * - a kafkajs consumer group of two members, committing as kafkajs does (every 5 s and on rebalance).
+ * - a kafkajs consumer group of two members, committing as kafkajs does (every 5 s and on rebalance),
+ *   their joins, records and commits recorded by test/fault/kafkajs-recorder.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
+import { eventually } from '../helpers/dev-cluster.ts';
 import { readTopicWithKafkajs } from '../helpers/kafkajs-reader.ts';
 import { CONSUMER_SETTINGS } from '../integration/faults/support.ts';
 import { produceUntilStopped, type ProducerRun } from '../integration/replication/support.ts';
 import { History, type HistoryReport } from './history.ts';
 import { FailoverProbe, nowMicros } from './java-probe.ts';
+import { recordConsumerGroup, type ConsumerRecorder } from './kafkajs-recorder.ts';
 import type { SoakCluster } from './soak.ts';
 
 const PROBE_INTERVAL_MS = 5;
@@ -44,16 +47,11 @@ export function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-async function eventually<T>(what: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`${what} after ${timeoutMs} ms: ${(err as Error).message}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** `eventually`, its last error prefixed with what was awaited. */
+async function awaitState<T>(what: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+  return eventually(fn, { timeoutMs }).catch((err: Error) => {
+    throw new Error(`${what} after ${timeoutMs} ms: ${err.message}`);
+  });
 }
 
 export async function startWorkload(
@@ -91,28 +89,23 @@ export async function startWorkload(
     return topics[0]!.partitions.sort((a, b) => a.partitionId - b.partitionId);
   };
   const fullIsr = () =>
-    eventually('the ISR is not full', HEALTHY_TIMEOUT_MS, async () => {
+    awaitState('the ISR is not full', HEALTHY_TIMEOUT_MS, async () => {
       const state = await partitionState();
       const bad = state.filter((p) => p.leader < 0 || p.isr.length !== 3);
       if (bad.length > 0) throw new Error(JSON.stringify(bad.map((p) => [p.partitionId, p.leader, p.isr])));
     });
   await fullIsr();
 
-  const consumers: Consumer[] = [];
+  const consumers: Array<{ consumer: Consumer; recorder: ConsumerRecorder }> = [];
   for (let m = 0; m < 2; m++) {
     const consumer = kafka.consumer({ groupId: group, ...CONSUMER_SETTINGS });
-    consumer.on(consumer.events.COMMIT_OFFSETS, ({ payload }) => {
-      for (const t of payload.topics)
-        for (const p of t.partitions) consumed.commit(group, p.partition, BigInt(p.offset));
-    });
+    const recorder = recordConsumerGroup({ consumer, history: consumed, group, topic });
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        consumed.read(String(message.headers?.['id']), partition, BigInt(message.offset));
-      },
+      eachMessage: async ({ partition, message }) => recorder.consumed(partition, message),
     });
-    consumers.push(consumer);
+    consumers.push({ consumer, recorder });
   }
 
   const probe = await FailoverProbe.start({
@@ -173,11 +166,14 @@ export async function startWorkload(
       for (const records of log.values())
         for (const r of records) stored.read(String(r.headers['id']), r.partition, r.offset);
       // The group reads everything acknowledged, then commits it (kafkajs commits on disconnect).
-      await eventually('the group has not read every acknowledged record', 180_000, async () => {
+      await awaitState('the group has not read every acknowledged record', 180_000, async () => {
         const behind = consumed.check().problems.filter((p) => p.kind === 'lost').length;
         if (behind > 0) throw new Error(`${behind} acknowledged records not read yet`);
       }).catch((err: Error) => o.log(err.message));
-      for (const c of consumers) await c.disconnect().catch(() => undefined);
+      for (const { consumer, recorder } of consumers) {
+        await consumer.disconnect().catch(() => undefined);
+        recorder.stop();
+      }
       await admin.disconnect();
       return { stored: stored.check(), consumed: consumed.check() };
     },

@@ -32,5 +32,8 @@ describe('faults > the soak in short', () => {
     expect(summarize(result.consumed)).toBe(summarize({ ...result.consumed, problems: [] }));
     expect(result.stored.acknowledged).toBeGreaterThan(1000);
     expect(result.consumed.commits).toBeGreaterThan(0);
+    // The group's joins were recorded, so ownership and going back were judged, not skipped.
+    expect(result.consumed.assignments).toBeGreaterThanOrEqual(2);
+    expect(result.consumed.consumed).toBeGreaterThanOrEqual(result.stored.acknowledged);
   }, 420_000);
 });
