@@ -7,6 +7,14 @@
  * acks=all write sent to it is refused (no follower fetches from it any more, and it cannot shrink
  * its ISR without the controller). After the heal it learns of its deposition, truncates that write
  * away and follows; an idempotent kafkajs producer's history has nothing lost and no duplicate.
+ *
+ * Then a leader that can still talk to the controller but not hear it (a one-way cut of its
+ * controller link) while cut off from its followers: its request to shrink the ISR to itself is
+ * granted unheard, it acknowledges nothing while alone, and once everything heals it learns the ISR
+ * it asked for and grows it back, with nothing acknowledged lost. (Its silent image stream makes
+ * it reconnect meanwhile, which the controller takes for a fencing and an unfencing: the followers
+ * then expect a newer leader epoch than the deaf leader knows, so nothing is acknowledged until it
+ * hears the controller again — printed, not asserted.)
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
@@ -31,6 +39,8 @@ jest.setTimeout(90_000);
 let proxied: ProxiedDevCluster;
 let cluster: DevCluster;
 let admin: Admin;
+/** The producers' client: short request timeouts, so that a held answer puts a send in doubt. */
+let kafka: Kafka;
 let run: ProducerRun | undefined;
 
 beforeAll(async () => {
@@ -42,6 +52,13 @@ beforeAll(async () => {
   cluster = proxied.cluster;
   admin = cluster.kafka.admin();
   await admin.connect();
+  kafka = new Kafka({
+    clientId: 'network-controller',
+    brokers: cluster.brokers,
+    logLevel: logLevel.NOTHING,
+    requestTimeout: 2000,
+    retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 30 },
+  });
 }, 120_000);
 
 afterEach(async () => {
@@ -73,13 +90,6 @@ describe('faults > network > a leader cut off from the controller and its follow
       const old = p!.leader;
       const others = p!.replicas.filter((n) => n !== old);
       const history = new History();
-      const kafka = new Kafka({
-        clientId: 'network-2013',
-        brokers: cluster.brokers,
-        logLevel: logLevel.NOTHING,
-        requestTimeout: 2000,
-        retry: { initialRetryTime: 100, maxRetryTime: 1000, retries: 30 },
-      });
       run = produceUntilStopped({ kafka, topic, partitions: 1, histories: [history], name: 'p' });
       await eventually(() => expect(run!.acknowledged()).toBeGreaterThan(5));
       const toOld = await RawClient.connect(cluster.port(old));
@@ -139,5 +149,59 @@ describe('faults > network > a leader cut off from the controller and its follow
         { timeoutMs: 30_000, intervalMs: 250 },
       );
       expect(logs[0]!.includes(Buffer.from(STALE))).toBe(false);
+    }));
+});
+
+describe('faults > network > a leader that cannot hear the controller, cut off from its followers', () => {
+  it('has its ISR shrunk without knowing it, acknowledges nothing meanwhile, and converges after the heal without loss', () =>
+    withOutput(cluster, async () => {
+      const topic = random('net-deaf');
+      await createReplicatedTopic(admin, topic, 1);
+      const [p] = await settledPartitions(cluster, topic);
+      const leader = p!.leader;
+      const follower = p!.replicas.find((n) => n !== leader)!;
+      const history = new History();
+      run = produceUntilStopped({ kafka, topic, partitions: 1, histories: [history], name: 'p' });
+      await eventually(() => expect(run!.acknowledged()).toBeGreaterThan(5));
+
+      // Its heartbeats and AlterPartition requests reach the controller; no answer comes back.
+      const liftDeaf = proxied.controllerLinks!.of(leader).cut({ directions: ['from-broker'] });
+      const liftCut = proxied.proxies.isolateFromBrokers(leader);
+      await eventually(
+        async () => expect((await metadataFrom(cluster.port(follower), topic, 0)).isr).toEqual([leader]),
+        { timeoutMs: 20_000, intervalMs: 200 },
+      );
+      const alone = run.acknowledged();
+      const ownView = await metadataFrom(cluster.port(leader), topic, 0);
+      await new Promise((r) => setTimeout(r, 3000));
+      expect(run.acknowledged()).toBe(alone);
+      liftCut();
+      // The followers fetch again while the leader still hears nothing from the controller.
+      await new Promise((r) => setTimeout(r, 4000));
+      const deafAcks = run.acknowledged() - alone;
+      liftDeaf();
+      process.stdout.write(
+        `leader ${leader}: ISR [${leader}] at the controller, [${ownView.isr}] in its own view; ` +
+          `${deafAcks} sends acknowledged with the followers back but the controller unheard\n`,
+      );
+
+      await eventually(
+        async () => {
+          for (const n of [leader, follower]) {
+            const m = await metadataFrom(cluster.port(n), topic, 0);
+            expect(m.leader).toBe(leader);
+            expect([...m.isr].sort()).toEqual([0, 1, 2]);
+          }
+        },
+        { timeoutMs: 30_000, intervalMs: 250 },
+      );
+      const acked = run.acknowledged();
+      await eventually(() => expect(run!.acknowledged()).toBeGreaterThan(acked + 3), { timeoutMs: 30_000 });
+      run.stop();
+      await run.done;
+      await readLogInto(cluster, topic, history);
+      const report = history.check();
+      process.stdout.write(`${topic}: ${summarize(report)}\n`);
+      expect(report.problems).toEqual([]);
     }));
 });
