@@ -14,6 +14,17 @@ import { OffsetCommitResponse } from '../../protocol/messages/offset-commit-resp
 import type { Handler } from '../handler.ts';
 import type { BrokerServices } from '../services.ts';
 
+/**
+ * Longer than any retention meant (about 142,000 years), and short enough that a commit time plus
+ * it is still an exact integer and an int64 where the offsets topic stores the expiry.
+ */
+const MAX_RETENTION_MS = Math.floor(Number.MAX_SAFE_INTEGER / 2);
+
+/** v2–v4's retention time in milliseconds; up to 2^63-1 on the wire, hence the cap. */
+function retentionOf(ms: bigint): number {
+  return ms > BigInt(MAX_RETENTION_MS) ? MAX_RETENTION_MS : Number(ms);
+}
+
 export function offsetCommitHandler(
   services: BrokerServices,
 ): Handler<OffsetCommitRequest, OffsetCommitResponse> {
@@ -22,7 +33,7 @@ export function offsetCommitHandler(
     minVersion: 2,
     maxVersion: 9,
     async handle(ctx, request) {
-      const retention = ctx.apiVersion <= 4 ? Number(request.retentionTimeMs) : -1;
+      const retention = ctx.apiVersion <= 4 ? retentionOf(request.retentionTimeMs) : -1;
       const topics = await services.groups.commitOffsets(request.groupId, {
         generationId: request.generationIdOrMemberEpoch,
         memberId: request.memberId,

@@ -19,7 +19,12 @@ import type { CreateTopicsResponse } from '../../../src/protocol/messages/create
 import type { ListOffsetsResponse } from '../../../src/protocol/messages/list-offsets-response.ts';
 import type { ProduceResponse } from '../../../src/protocol/messages/produce-response.ts';
 import { encodeBatch } from '../../../src/protocol/records/index.ts';
+import { OffsetCommitRequest } from '../../../src/protocol/messages/offset-commit-request.ts';
+import type { OffsetCommitResponse } from '../../../src/protocol/messages/offset-commit-response.ts';
+import { OffsetFetchRequest } from '../../../src/protocol/messages/offset-fetch-request.ts';
+import type { OffsetFetchResponse } from '../../../src/protocol/messages/offset-fetch-response.ts';
 import { startTestBroker, type TestBroker } from '../../helpers/broker.ts';
+import { eventually } from '../../helpers/dev-cluster.ts';
 import { RawClient } from '../../helpers/raw-client.ts';
 
 /** As long as a string can be on the wire: anything quoting it in prose is longer. */
@@ -147,5 +152,54 @@ describe('fuzz findings > a produced batch with a correct CRC over unreadable re
 
     expect(await produce(batchOf(['last'], 3000))).toBe(ErrorCode.NONE);
     expect(await offsetForTimestamp(2500n)).toMatchObject({ errorCode: ErrorCode.NONE, offset: 1n });
+  });
+});
+
+describe('fuzz findings > an offset commit kept for 2^63-1 ms (OffsetCommit v2-v4)', () => {
+  it('is committed with the longest retention there is, instead of failing the request', async () => {
+    const topic = 'kept-forever';
+    const groupId = 'kept-forever-group';
+    await client.call(ApiKey.CreateTopics, 5, {
+      topics: [{ name: topic, numPartitions: 1, replicationFactor: -1, assignments: [], configs: [] }],
+      timeoutMs: 1000,
+      validateOnly: false,
+    });
+    // The first FindCoordinator creates the offsets topic; commits wait for it to be up.
+    const committed = await eventually(async () => {
+      await client.call(ApiKey.FindCoordinator, 4, { key: '', keyType: 0, coordinatorKeys: [groupId] });
+      const res = await client.call<OffsetCommitResponse>(ApiKey.OffsetCommit, 2, {
+        ...OffsetCommitRequest.defaults(),
+        groupId,
+        generationIdOrMemberEpoch: -1,
+        memberId: '',
+        retentionTimeMs: 2n ** 63n - 1n,
+        topics: [
+          {
+            name: topic,
+            partitions: [
+              {
+                partitionIndex: 0,
+                committedOffset: 7n,
+                committedLeaderEpoch: -1,
+                commitTimestamp: -1n,
+                committedMetadata: null,
+              },
+            ],
+          },
+        ],
+      });
+      expect(res.topics[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NONE);
+      return res;
+    });
+    expect(committed.topics).toHaveLength(1);
+    const fetched = await client.call<OffsetFetchResponse>(ApiKey.OffsetFetch, 3, {
+      ...OffsetFetchRequest.defaults(),
+      groupId,
+      topics: [{ name: topic, partitionIndexes: [0] }],
+    });
+    expect(fetched.topics[0]!.partitions[0]).toMatchObject({
+      committedOffset: 7n,
+      errorCode: ErrorCode.NONE,
+    });
   });
 });
