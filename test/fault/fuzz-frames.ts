@@ -20,9 +20,17 @@ export const FRAME_FAULTS = [
 ] as const;
 export type FrameFault = (typeof FRAME_FAULTS)[number];
 
-/** API keys no broker of ours serves: undefined ones, and UpdateFeatures (57), which only a schema defines. */
-const UNKNOWN_API_KEYS = [-1, -32768, 57, 99, 1000, 32767];
-const UNSUPPORTED_VERSIONS = [-1, -32768, 100, 32767];
+/** API keys no schema defines. */
+const UNDEFINED_API_KEYS = [-1, -32768, 99, 1000, 32767];
+const ABSURD_VERSIONS = [-1, -32768, 100, 32767];
+
+/** What the broker does not serve, for the header faults. */
+export interface Unserved {
+  /** Keys a schema defines but the broker does not advertise. */
+  apiKeys: readonly number[];
+  /** The versions just outside the served range of the case's API (e.g. min - 1, max + 1). */
+  versions: readonly number[];
+}
 
 function withSize(body: Buffer, size = body.length): Buffer {
   const prefix = Buffer.alloc(4);
@@ -31,7 +39,13 @@ function withSize(body: Buffer, size = body.length): Buffer {
 }
 
 /** `frame` includes its size prefix; the header is its `headerLength` bytes after the prefix. */
-export function breakFrame(rng: Rng, fault: FrameFault, frame: Buffer, headerLength: number): Buffer {
+export function breakFrame(
+  rng: Rng,
+  fault: FrameFault,
+  frame: Buffer,
+  headerLength: number,
+  unserved: Unserved,
+): Buffer {
   const body = frame.subarray(4);
   switch (fault) {
     case 'truncated':
@@ -49,12 +63,12 @@ export function breakFrame(rng: Rng, fault: FrameFault, frame: Buffer, headerLen
       return withSize(body, rng.pick([-1, -(2 ** 31), 2 ** 31 - 1, 100 * 1024 * 1024 + 1]));
     case 'unknown-api': {
       const copy = Buffer.from(frame);
-      copy.writeInt16BE(rng.pick(UNKNOWN_API_KEYS), 4);
+      copy.writeInt16BE(rng.pick([...UNDEFINED_API_KEYS, ...unserved.apiKeys, ...unserved.apiKeys]), 4);
       return copy;
     }
     case 'unsupported-version': {
       const copy = Buffer.from(frame);
-      copy.writeInt16BE(rng.pick(UNSUPPORTED_VERSIONS), 6);
+      copy.writeInt16BE(rng.pick([...ABSURD_VERSIONS, ...unserved.versions, ...unserved.versions]), 6);
       return copy;
     }
     case 'header-only':

@@ -13,7 +13,7 @@
 import { requestHeaderVersion } from '../../src/protocol/frame.ts';
 import { type ApiDescriptor, ApiKey } from '../../src/protocol/messages/index.ts';
 import { SABOTAGES, type Sabotage, SchemaEncoder } from './fuzz-encode.ts';
-import { FRAME_FAULTS, type FrameFault, breakFrame } from './fuzz-frames.ts';
+import { FRAME_FAULTS, type FrameFault, type Unserved, breakFrame } from './fuzz-frames.ts';
 import { caseSeed, Rng } from './fuzz-random.ts';
 import { type FuzzTargets, type FuzzValue, ValueGenerator } from './fuzz-values.ts';
 
@@ -34,7 +34,10 @@ export interface FuzzCase {
    * and nothing can follow it. Otherwise a probe may pipeline another request behind it.
    */
   readonly finAfter: boolean;
-  /** False when the request, if accepted, gets no response (Produce with acks=0). */
+  /**
+   * False when the request, if accepted, gets no response: a valid Produce with acks=0. (Once a
+   * prefix is sabotaged, what the broker reads as acks is anyone's guess: such cases stay true.)
+   */
   readonly answerable: boolean;
   /** The decoded request the bytes were built from (`valid` and sabotaged cases). */
   readonly value: FuzzValue | null;
@@ -46,6 +49,8 @@ export interface CaseSpec {
   index: number;
   runSeed: number;
   targets: FuzzTargets;
+  /** For the header faults: keys the broker does not serve, versions of this API it does not. */
+  unserved: Unserved;
 }
 
 /** The request header, written by hand so its client id and tagged fields can be odd too. */
@@ -112,10 +117,10 @@ export function buildCase(spec: CaseSpec): FuzzCase {
     rng,
   );
   const frame = frameOf(header, body);
-  const acks0 = api.apiKey === ApiKey.Produce && value['acks'] === 0;
+  const acks0 = kind === 'valid' && api.apiKey === ApiKey.Produce && value['acks'] === 0;
   const base = { seed, apiKey: api.apiKey, version, correlationId, value, answerable: !acks0 };
   if ((FRAME_FAULTS as readonly string[]).includes(kind)) {
-    const broken = breakFrame(rng, kind as FrameFault, frame, header.length);
+    const broken = breakFrame(rng, kind as FrameFault, frame, header.length, spec.unserved);
     return { ...base, name: `${name} (${kind})`, kind, bytes: broken, finAfter: true, value: null };
   }
   return { ...base, name: `${name} (${kind})`, kind, bytes: frame, finAfter: false };

@@ -12,6 +12,9 @@
  */
 import type { FieldSchema, MessageSchema } from '../../src/protocol/primitives/index.ts';
 import { inSpan } from '../../src/protocol/primitives/index.ts';
+import { ConsumerProtocolAssignment } from '../../src/protocol/messages/consumer-protocol-assignment.ts';
+import { ConsumerProtocolSubscription } from '../../src/protocol/messages/consumer-protocol-subscription.ts';
+import { SchemaEncoder } from './fuzz-encode.ts';
 import { fuzzRecords } from './fuzz-records.ts';
 import type { Rng } from './fuzz-random.ts';
 
@@ -21,6 +24,8 @@ export interface FuzzTargets {
   /** Their ids (base64url, as the codecs carry uuids). */
   readonly topicIds: readonly string[];
   readonly groups: readonly string[];
+  /** Member ids of a live group member, so group requests get past "unknown member". */
+  readonly members: readonly string[];
   /** Names and ids no request may carry: drawn by chance, they are replaced. */
   readonly forbidden: ReadonlySet<string>;
 }
@@ -132,6 +137,7 @@ export class ValueGenerator {
       case 'string':
         return this.#string(f.name, struct);
       case 'bytes':
+        if (/^(Metadata|Assignment)$/.test(f.name) && rng.chance(0.5)) return this.#consumerProtocol(f.name);
         return rng.bytes(this.#spend(rng.pick([0, rng.int(1, 64), rng.int(100, 4000)])));
       case 'records': {
         const records = fuzzRecords(rng);
@@ -145,9 +151,27 @@ export class ValueGenerator {
     }
   }
 
+  /**
+   * A group member's subscription or assignment, as the consumer protocol encodes it (an int16
+   * version, then the struct), itself built hostile from its schema: the coordinator reads these.
+   */
+  #consumerProtocol(field: string): Buffer {
+    const rng = this.#rng;
+    const codec = field === 'Metadata' ? ConsumerProtocolSubscription : ConsumerProtocolAssignment;
+    const version = rng.int(codec.minVersion, codec.maxVersion);
+    const value = new ValueGenerator(rng, this.#targets, codec.schema, version).message();
+    const body = new SchemaEncoder(codec.schema, version, codec.flexibleFrom, rng).encode(value);
+    const head = Buffer.alloc(2);
+    head.writeInt16BE(rng.chance(0.9) ? version : rng.pick([codec.maxVersion + 1, -1, 32767]));
+    return Buffer.concat([head, body]);
+  }
+
   #int(name: string, [min, max]: [number, number]): number {
     const rng = this.#rng;
     const clamp = (v: number): number => Math.min(max, Math.max(min, v));
+    // Sessions at or above group.min.session.timeout.ms (6 s by default) let a member in; a session
+    // is not a wait, since a rebalance waits on rebalance timeouts, which stay short.
+    if (name === 'SessionTimeoutMs') return clamp(rng.pick([-1, 0, 500, 6000, 10_000]));
     if (/timeout|wait|delay|ms$|backoff/i.test(name)) {
       return clamp(rng.pick([-1, 0, 1, 50, 200, 500, min]));
     }
@@ -200,6 +224,9 @@ export class ValueGenerator {
     }
     if (/group/i.test(name) && this.#targets.groups.length > 0 && roll < 0.75) {
       return rng.pick(this.#targets.groups);
+    }
+    if (/member/i.test(name) && this.#targets.members.length > 0 && roll < 0.75) {
+      return rng.pick(this.#targets.members);
     }
     return rng.pick(['', 'a', `fuzz-${rng.bytes(4).toString('hex')}`]);
   }

@@ -5,8 +5,8 @@
  * on its own connection. The broker must answer each with a response that decodes under the
  * request's correlation id, or close that connection — never hang, never crash — while a witness
  * client on its own connections writes and reads a topic and sees every write acknowledged and read
- * back in order. At the end the process is alive, ready, and has logged no error and no stack trace
- * other than a rejected request's DecodeError.
+ * back in order. At the end the process is alive, ready, stops cleanly on SIGTERM, and has logged no
+ * error and no stack trace other than a rejected request's DecodeError.
  *
  * The witness's topic is never named by the fuzzer (nor its id): requests that may legitimately
  * destroy data (DeleteTopics, DeleteRecords, AlterConfigs…) aim at the victim topics instead.
@@ -16,6 +16,9 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { ErrorCode } from '../../../src/protocol/error-codes.ts';
 import type { ApiVersionsResponse } from '../../../src/protocol/messages/api-versions-response.ts';
+import { encodeAssignment, encodeSubscription } from '../../../src/protocol/consumer-protocol.ts';
+import type { JoinGroupResponse } from '../../../src/protocol/messages/join-group-response.ts';
+import type { SyncGroupResponse } from '../../../src/protocol/messages/sync-group-response.ts';
 import type { CreateTopicsResponse } from '../../../src/protocol/messages/create-topics-response.ts';
 import { ApiKey, apis } from '../../../src/protocol/messages/index.ts';
 import { MetadataRequest } from '../../../src/protocol/messages/metadata-request.ts';
@@ -72,8 +75,10 @@ beforeAll(async () => {
     topics: VICTIMS,
     topicIds: VICTIMS.map(idOf),
     groups: [`group-${suffix}`, ''],
+    members: [],
     forbidden: new Set([WITNESS_TOPIC, idOf(WITNESS_TOPIC)]),
   };
+  targets = { ...targets, members: [await joinedMember(targets.groups[0]!)] };
   const versions = await admin.call<ApiVersionsResponse>(ApiKey.ApiVersions, 3, {
     clientSoftwareName: 'fuzz',
     clientSoftwareVersion: '1',
@@ -81,6 +86,48 @@ beforeAll(async () => {
   expect(versions.errorCode).toBe(ErrorCode.NONE);
   advertised = versions.apiKeys;
 });
+
+/**
+ * The id of the one member of a new stable group, with a session long enough to outlive the run:
+ * the fuzzer names them, so its group requests reach past "unknown member" into the coordinator.
+ */
+async function joinedMember(groupId: string): Promise<string> {
+  const join = (memberId: string) =>
+    admin.call<JoinGroupResponse>(ApiKey.JoinGroup, 9, {
+      groupId,
+      sessionTimeoutMs: 120_000,
+      rebalanceTimeoutMs: 1000,
+      memberId,
+      groupInstanceId: null,
+      protocolType: 'consumer',
+      protocols: [{ name: 'range', metadata: encodeSubscription({ topics: VICTIMS }) }],
+      reason: null,
+    });
+  // The first FindCoordinator creates the offsets topic; the group has a coordinator once it is up.
+  const joined = await eventually(async () => {
+    await admin.call(ApiKey.FindCoordinator, 4, { key: '', keyType: 0, coordinatorKeys: [groupId] });
+    const first = await join('');
+    const second = await join(first.memberId);
+    expect(second.errorCode).toBe(ErrorCode.NONE);
+    return second;
+  });
+  const synced = await admin.call<SyncGroupResponse>(ApiKey.SyncGroup, 5, {
+    groupId,
+    generationId: joined.generationId,
+    memberId: joined.memberId,
+    groupInstanceId: null,
+    protocolType: 'consumer',
+    protocolName: 'range',
+    assignments: [
+      {
+        memberId: joined.memberId,
+        assignment: encodeAssignment({ assignedPartitions: [{ topic: VICTIMS[0]!, partitions: [0, 1, 2] }] }),
+      },
+    ],
+  });
+  expect(synced.errorCode).toBe(ErrorCode.NONE);
+  return joined.memberId;
+}
 
 afterAll(async () => {
   admin?.close();
@@ -99,12 +146,14 @@ async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<voi
 describe('fuzzing every advertised request against a broker process', () => {
   it('gets an answer or a closed connection for each, and the witness sees nothing of it', async () => {
     const cases: FuzzCase[] = [];
+    const apiKeys = [...apis.keys()].filter((k) => !advertised.some((a) => a.apiKey === k));
     for (const { apiKey, minVersion, maxVersion } of advertised) {
       const api = apis.get(apiKey);
       expect(api).toBeDefined();
+      const unserved = { apiKeys, versions: [minVersion - 1, maxVersion + 1] };
       for (let version = minVersion; version <= maxVersion; version++) {
         for (let index = 0; index < CASES; index++) {
-          cases.push(buildCase({ api: api!, version, index, runSeed: SEED, targets }));
+          cases.push(buildCase({ api: api!, version, index, runSeed: SEED, targets, unserved }));
         }
       }
     }
@@ -149,6 +198,8 @@ describe('fuzzing every advertised request against a broker process', () => {
 
     process.kill(broker.pid, 0);
     expect((await fetch(`${broker.adminUrl}/readyz`)).status).toBe(200);
+    // And it still stops cleanly, its logs closed: nothing the fuzzer left behind holds it up.
+    expect(await broker.stop()).toBe(0);
     for (const [line, problem] of logProblems(broker.output())) problems.set(line, problem);
     expect(summarize(problems)).toEqual([]);
   });

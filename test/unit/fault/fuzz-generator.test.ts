@@ -22,6 +22,7 @@ const targets: FuzzTargets = {
   topics: ['victim', WITNESS],
   topicIds: ['EBESExQVFhcYGRobHB0eHw', WITNESS_ID],
   groups: ['g1'],
+  members: ['m1'],
   forbidden: new Set([WITNESS, WITNESS_ID]),
 };
 const versions = [...apis.values()].flatMap((api) =>
@@ -96,6 +97,7 @@ describe('fuzz generator > cases', () => {
     index,
     runSeed: 42,
     targets,
+    unserved: { apiKeys: [57], versions: [version.api.maxVersion + 1] },
   });
 
   it('are broken only in ways the codecs reject with a DecodeError', () => {
