@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { DecodeError } from './errors.ts';
 
 /** Kafka's UUID in its canonical text form: 16 bytes as unpadded base64url (22 characters). */
@@ -166,9 +167,19 @@ export class Reader {
 
   // --- strings --------------------------------------------------------------------------------
 
+  /**
+   * Strings are UTF-8 on the wire; bytes that are not are a malformed request, not a name to take
+   * with U+FFFD in place of what was sent. Decoding would change the name (a topic created under
+   * another name than asked), and its re-encoding grows past 32767 bytes, so a response echoing it
+   * could not be written. U+FFFD in the result is checked for first, so valid strings pay nothing.
+   */
   #utf8(n: number): string {
     const at = this.#need(n);
-    return this.buf.toString('utf8', at, at + n);
+    const s = this.buf.toString('utf8', at, at + n);
+    if (s.includes('\uFFFD') && !isUtf8(this.buf.subarray(at, at + n))) {
+      throw new DecodeError('string is not valid UTF-8', at);
+    }
+    return s;
   }
 
   string(field: string): string {

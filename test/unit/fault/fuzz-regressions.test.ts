@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ErrorCode } from '../../../src/protocol/error-codes.ts';
-import { decodeResponse, encodeResponse } from '../../../src/protocol/frame.ts';
+import { decodeRequest, decodeResponse, encodeResponse } from '../../../src/protocol/frame.ts';
 import { CreatePartitionsRequest } from '../../../src/protocol/messages/create-partitions-request.ts';
 import { DeleteTopicsRequest } from '../../../src/protocol/messages/delete-topics-request.ts';
 import { IncrementalAlterConfigsRequest } from '../../../src/protocol/messages/incremental-alter-configs-request.ts';
@@ -13,7 +13,8 @@ import type { DeleteTopicsResponse } from '../../../src/protocol/messages/delete
 import { ApiKey } from '../../../src/protocol/messages/index.ts';
 import type { CreatePartitionsResponse } from '../../../src/protocol/messages/create-partitions-response.ts';
 import type { IncrementalAlterConfigsResponse } from '../../../src/protocol/messages/incremental-alter-configs-response.ts';
-import { EncodeError } from '../../../src/protocol/primitives/index.ts';
+import type { MetadataRequest } from '../../../src/protocol/messages/metadata-request.ts';
+import { DecodeError, EncodeError, Reader } from '../../../src/protocol/primitives/index.ts';
 import { crc32c } from '@node-rs/crc32';
 import type { CreateTopicsResponse } from '../../../src/protocol/messages/create-topics-response.ts';
 import type { ListOffsetsResponse } from '../../../src/protocol/messages/list-offsets-response.ts';
@@ -201,5 +202,28 @@ describe('fuzz findings > an offset commit kept for 2^63-1 ms (OffsetCommit v2-v
       committedOffset: 7n,
       errorCode: ErrorCode.NONE,
     });
+  });
+});
+
+describe('fuzz findings > a string that is not UTF-8', () => {
+  /** A Metadata v4 request for one topic whose name is `name`, as raw bytes (no size prefix). */
+  function metadataFor(name: Buffer): Buffer {
+    const head = Buffer.from([0, 3, 0, 4, 0, 0, 0, 9, 0xff, 0xff, 0, 0, 0, 1]);
+    const length = Buffer.alloc(2);
+    length.writeInt16BE(name.length);
+    return Buffer.concat([head, length, name, Buffer.from([1])]);
+  }
+
+  it('is a malformed request, not a name with U+FFFD in it that no longer fits 32767 bytes', () => {
+    const name = Buffer.alloc(32767, 'y');
+    name[100] = 0xf9;
+    expect(() => decodeRequest(metadataFor(name))).toThrow('string is not valid UTF-8');
+    expect(() => new Reader(Buffer.from([0, 2, 0xc3, 0x28])).string('Name')).toThrow(DecodeError);
+  });
+
+  it('is told apart from a valid string holding U+FFFD itself', () => {
+    const decoded = decodeRequest(metadataFor(Buffer.from('a\uFFFDb'))).body as MetadataRequest;
+    expect(decoded.topics![0]!.name).toBe('a\uFFFDb');
+    expect(new Reader(Buffer.from([0, 2, 0xc3, 0xa9])).string('Name')).toBe('é');
   });
 });
