@@ -1,6 +1,6 @@
 /**
  * Structurally broken frames for the input fault injector: a well-formed request frame (size
- * prefix, header, body) damaged at the framing level. The client half-closes after sending any of
+ * prefix, header, body) damaged at the framing level, or a few of its body's bits flipped. The client half-closes after sending any of
  * them, so a broker waiting for bytes that never come sees the end of the stream rather than
  * waiting for its idle timeout.
  */
@@ -17,6 +17,7 @@ export const FRAME_FAULTS = [
   'unsupported-version',
   'header-only',
   'short-header',
+  'bit-flip',
 ] as const;
 export type FrameFault = (typeof FRAME_FAULTS)[number];
 
@@ -75,5 +76,15 @@ export function breakFrame(
       return withSize(body.subarray(0, headerLength));
     case 'short-header':
       return withSize(body.subarray(0, rng.int(0, Math.min(7, body.length))));
+    case 'bit-flip': {
+      // A few bits of the body changed: any value or prefix, anywhere, read as something else.
+      const copy = Buffer.from(frame);
+      const from = 4 + headerLength;
+      for (let i = rng.int(1, 4); i > 0 && from < copy.length; i--) {
+        const at = rng.int(from, copy.length - 1);
+        copy[at] = copy[at]! ^ (1 << rng.int(0, 7));
+      }
+      return copy;
+    }
   }
 }

@@ -33,7 +33,7 @@ function fixCrc(batch: Buffer): Buffer {
   return batch;
 }
 
-function validBatch(rng: Rng, compression?: Compression): Buffer {
+function validBatch(rng: Rng, producerIds: readonly number[], compression?: Compression): Buffer {
   const now = RECENT;
   const records: RecordInput[] = [];
   const n = rng.int(1, 5);
@@ -49,7 +49,7 @@ function validBatch(rng: Rng, compression?: Compression): Buffer {
   return encodeBatch({
     compression: compression ?? rng.pick(CODECS),
     records,
-    producerId: idempotent ? rng.pick([0, 1, 1000, 2 ** 40]) : -1,
+    producerId: idempotent ? rng.pick([...producerIds, ...producerIds, 0, 1000, 2 ** 40]) : -1,
     producerEpoch: idempotent ? rng.pick([0, 1, 32767]) : -1,
     baseSequence: idempotent ? rng.pick([0, 1, 2 ** 31 - 1]) : -1,
     transactional: idempotent && rng.chance(0.3),
@@ -115,11 +115,19 @@ function broken(rng: Rng, input: Buffer): Buffer {
   }
 }
 
-/** A `records` value: valid batches, broken ones, or bytes that are no batch at all. */
-export function fuzzRecords(rng: Rng): Buffer {
+/**
+ * A `records` value: valid batches, broken ones, or bytes that are no batch at all. Idempotent
+ * batches use one of `producerIds` (ids the broker handed out) as often as made-up ones.
+ */
+export function fuzzRecords(rng: Rng, producerIds: readonly number[] = []): Buffer {
   const roll = rng.next();
-  if (roll < 0.35) return validBatch(rng);
-  if (roll < 0.75) return broken(rng, validBatch(rng, rng.chance(0.7) ? 'none' : undefined));
-  if (roll < 0.85) return Buffer.concat([validBatch(rng, 'none'), broken(rng, validBatch(rng, 'none'))]);
+  if (roll < 0.35) return validBatch(rng, producerIds);
+  if (roll < 0.75) return broken(rng, validBatch(rng, producerIds, rng.chance(0.7) ? 'none' : undefined));
+  if (roll < 0.85) {
+    return Buffer.concat([
+      validBatch(rng, producerIds, 'none'),
+      broken(rng, validBatch(rng, producerIds, 'none')),
+    ]);
+  }
   return rng.pick([Buffer.alloc(0), rng.bytes(rng.int(1, 11)), rng.bytes(rng.int(12, 200))]);
 }

@@ -26,6 +26,8 @@ export interface FuzzTargets {
   readonly groups: readonly string[];
   /** Member ids of a live group member, so group requests get past "unknown member". */
   readonly members: readonly string[];
+  /** Producer ids the broker handed out (InitProducerId), so idempotent writes reach their checks. */
+  readonly producerIds: readonly number[];
   /** Names and ids no request may carry: drawn by chance, they are replaced. */
   readonly forbidden: ReadonlySet<string>;
 }
@@ -140,7 +142,7 @@ export class ValueGenerator {
         if (/^(Metadata|Assignment)$/.test(f.name) && rng.chance(0.5)) return this.#consumerProtocol(f.name);
         return rng.bytes(this.#spend(rng.pick([0, rng.int(1, 64), rng.int(100, 4000)])));
       case 'records': {
-        const records = fuzzRecords(rng);
+        const records = fuzzRecords(rng, this.#targets.producerIds);
         return this.#spend(records.length) === records.length ? records : Buffer.alloc(0);
       }
       default: {
@@ -193,6 +195,9 @@ export class ValueGenerator {
     const MAX = (1n << 63n) - 1n;
     const MIN = -(1n << 63n);
     if (/timestamp|time$/i.test(name)) return rng.pick([-1n, -2n, -3n, 0n, BigInt(RECENT), MAX, MIN]);
+    if (name === 'ProducerId' && this.#targets.producerIds.length > 0 && rng.chance(0.5)) {
+      return BigInt(rng.pick(this.#targets.producerIds));
+    }
     if (rng.chance(0.6)) return rng.pick([0n, 1n, 2n, 5n, 100n, -1n, -2n]);
     return rng.pick([MAX, MIN, MAX - 1n, rng.int64(), -3n]);
   }

@@ -23,6 +23,7 @@ const targets: FuzzTargets = {
   topicIds: ['EBESExQVFhcYGRobHB0eHw', WITNESS_ID],
   groups: ['g1'],
   members: ['m1'],
+  producerIds: [5],
   forbidden: new Set([WITNESS, WITNESS_ID]),
 };
 const versions = [...apis.values()].flatMap((api) =>
@@ -115,7 +116,7 @@ describe('fuzz generator > cases', () => {
       }
     }
     expect(kinds.get('valid')).toBeGreaterThan(1000);
-    expect(kinds.size).toBe(1 + 4 + 10);
+    expect(kinds.size).toBe(1 + 4 + 11);
   });
 
   it('are rebuilt from their seed alone', () => {
