@@ -70,8 +70,14 @@ function supportsProtocols(g: GroupCore, protocolType: string, protocols: readon
   return false;
 }
 
+/**
+ * A member id starts with the instance or client id, as Kafka's do; either may be 32767 bytes, and
+ * the id (a UUID follows) must still fit a string on the wire. Only the prefix is cut: ids stay unique.
+ */
+const MEMBER_ID_PREFIX_CHARS = 1000;
+
 function newMemberJoin(g: GroupCore, req: JoinRequest, respond: JoinCallback): void {
-  const newId = g.newMemberId(req.groupInstanceId ?? req.clientId);
+  const newId = g.newMemberId((req.groupInstanceId ?? req.clientId).slice(0, MEMBER_ID_PREFIX_CHARS));
   if (req.groupInstanceId !== null) {
     const oldId = g.members.staticMemberId(req.groupInstanceId);
     if (oldId !== undefined) replaceStaticMember(g, req, oldId, newId, respond);

@@ -5,7 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ErrorCode } from '../../../src/protocol/error-codes.ts';
-import { decodeRequest, decodeResponse, encodeResponse } from '../../../src/protocol/frame.ts';
+import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../../../src/protocol/frame.ts';
+import { JoinGroupRequest } from '../../../src/protocol/messages/join-group-request.ts';
+import type { JoinGroupResponse } from '../../../src/protocol/messages/join-group-response.ts';
 import { CreatePartitionsRequest } from '../../../src/protocol/messages/create-partitions-request.ts';
 import { DeleteTopicsRequest } from '../../../src/protocol/messages/delete-topics-request.ts';
 import { IncrementalAlterConfigsRequest } from '../../../src/protocol/messages/incremental-alter-configs-request.ts';
@@ -225,5 +227,33 @@ describe('fuzz findings > a string that is not UTF-8', () => {
     const decoded = decodeRequest(metadataFor(Buffer.from('a\uFFFDb'))).body as MetadataRequest;
     expect(decoded.topics![0]!.name).toBe('a\uFFFDb');
     expect(new Reader(Buffer.from([0, 2, 0xc3, 0xa9])).string('Name')).toBe('é');
+  });
+});
+
+describe('fuzz findings > a member id made from a 32767-byte client id', () => {
+  it('is cut to fit the wire, so the new member gets MEMBER_ID_REQUIRED rather than a closed connection', async () => {
+    const clientId = 'c'.repeat(32767);
+    const request = { ...JoinGroupRequest.defaults(), groupId: 'long-client', sessionTimeoutMs: 10_000 };
+    request.protocolType = 'consumer';
+    request.protocols = [{ name: 'range', metadata: Buffer.alloc(0) }];
+    const raw = await RawClient.connect(tb.port);
+    try {
+      const header = { requestApiKey: ApiKey.JoinGroup, requestApiVersion: 7, correlationId: 9, clientId };
+      const answered = await eventually(async () => {
+        await client.call(ApiKey.FindCoordinator, 4, {
+          key: '',
+          keyType: 0,
+          coordinatorKeys: ['long-client'],
+        });
+        raw.write(encodeRequest(header, request));
+        const res = await raw.response(ApiKey.JoinGroup, 7);
+        const body = res.body as JoinGroupResponse;
+        expect(body.errorCode).toBe(ErrorCode.MEMBER_ID_REQUIRED);
+        return body;
+      });
+      expect(answered.memberId).toMatch(/^c{1000}-[0-9a-f-]{36}$/);
+    } finally {
+      raw.close();
+    }
   });
 });
