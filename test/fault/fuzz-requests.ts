@@ -107,7 +107,15 @@ export function buildCase(spec: CaseSpec): FuzzCase {
     const sabotage = { site: rng.int(0, encoder.sites - 1), kind: kind as Sabotage };
     body = new SchemaEncoder(codec.schema, version, codec.flexibleFrom, rng, { sabotage }).encode(value);
   }
-  const clientId = rng.pick<string | null>(['fuzz', 'fuzz', null, '', 'z'.repeat(300)]);
+  const clientId = rng.pick<string | null>([
+    'fuzz',
+    'fuzz',
+    'fuzz',
+    null,
+    '',
+    'z'.repeat(300),
+    'z'.repeat(32767),
+  ]);
   const header = encodeHeader(
     api.apiKey,
     version,
