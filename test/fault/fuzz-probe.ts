@@ -25,7 +25,13 @@ export interface ProbeResult {
   detail: string;
 }
 
-const SENTINEL_ID = 0x5e471e1;
+export const SENTINEL_ID = 0x5e471e1;
+
+/** An ApiVersions v0 request under SENTINEL_ID: whatever came before it, a live broker answers it. */
+export function sentinelRequest(): Buffer {
+  const header = { requestApiKey: ApiKey.ApiVersions, requestApiVersion: 0, correlationId: SENTINEL_ID };
+  return encodeRequest({ ...header, clientId: 'fuzz-sentinel' }, {});
+}
 
 /** A problem with one response frame, or null when it decodes completely under `correlationId`. */
 export function checkResponse(
@@ -64,14 +70,7 @@ export async function probe(port: number, c: FuzzCase, timeoutMs: number): Promi
   try {
     client.write(c.bytes);
     if (c.finAfter) client.socket.end();
-    else {
-      const sentinel = {
-        requestApiKey: ApiKey.ApiVersions,
-        requestApiVersion: 0,
-        correlationId: SENTINEL_ID,
-      };
-      client.write(encodeRequest({ ...sentinel, clientId: 'fuzz-sentinel' }, {}));
-    }
+    else client.write(sentinelRequest());
     let answered = false;
     for (;;) {
       const frame = await Promise.race([client.nextFrame(), deadline]);

@@ -2,7 +2,8 @@
  * Structure-aware fuzzing of every request a broker process advertises, version by version
  * (issue 12's input fault injector): for each (API key, version) in its ApiVersions answer,
  * TRIBUTARY_FUZZ_CASES hostile requests built from the codecs' schemas (test/fault/fuzz-*.ts), each
- * on its own connection. The broker must answer each with a response that decodes under the
+ * on its own connection, then those that keep the framing intact pipelined five to a connection
+ * (answered in order). The broker must answer each with a response that decodes under the
  * request's correlation id, or close that connection — never hang, never crash — while a witness
  * client on its own connections writes and reads a topic and sees every write acknowledged and read
  * back in order. At the end the process is alive, ready, stops cleanly on SIGTERM, and has logged no
@@ -25,7 +26,8 @@ import type { CreateTopicsResponse } from '../../../src/protocol/messages/create
 import { ApiKey, apis } from '../../../src/protocol/messages/index.ts';
 import { MetadataRequest } from '../../../src/protocol/messages/metadata-request.ts';
 import type { MetadataResponse } from '../../../src/protocol/messages/metadata-response.ts';
-import { type Outcome, probe } from '../../fault/fuzz-probe.ts';
+import { probePipeline } from '../../fault/fuzz-pipeline.ts';
+import { probe } from '../../fault/fuzz-probe.ts';
 import { runSeed } from '../../fault/fuzz-random.ts';
 import { buildCase, describeCase, type FuzzCase } from '../../fault/fuzz-requests.ts';
 import type { FuzzTargets } from '../../fault/fuzz-values.ts';
@@ -41,6 +43,8 @@ jest.setTimeout(90_000);
 const CASES = Number(process.env['TRIBUTARY_FUZZ_CASES'] ?? 100);
 const CONCURRENCY = 8;
 const CHUNK = 1000;
+/** Requests per connection in the pipelined pass. */
+const PIPELINED = 5;
 /** Longer than anything a request may make the broker wait for (the fuzzer keeps waits under a second). */
 const CASE_TIMEOUT_MS = 10_000;
 const SEED = runSeed();
@@ -157,39 +161,80 @@ async function pool<T>(items: T[], limit: number, work: (item: T) => Promise<voi
   await Promise.all(lanes);
 }
 
-describe('fuzzing every advertised request against a broker process', () => {
-  it('gets an answer or a closed connection for each, and the witness sees nothing of it', async () => {
-    const cases: FuzzCase[] = [];
-    const apiKeys = [...apis.keys()].filter((k) => !advertised.some((a) => a.apiKey === k));
-    for (const { apiKey, minVersion, maxVersion } of advertised) {
-      const api = apis.get(apiKey);
-      expect(api).toBeDefined();
-      const unserved = { apiKeys, versions: [minVersion - 1, maxVersion + 1] };
-      for (let version = minVersion; version <= maxVersion; version++) {
-        for (let index = 0; index < CASES; index++) {
-          cases.push(buildCase({ api: api!, version, index, runSeed: SEED, targets, unserved }));
-        }
+/** Every case: each advertised (API key, version), CASES times. */
+function allCases(): FuzzCase[] {
+  const cases: FuzzCase[] = [];
+  const apiKeys = [...apis.keys()].filter((k) => !advertised.some((a) => a.apiKey === k));
+  for (const { apiKey, minVersion, maxVersion } of advertised) {
+    const api = apis.get(apiKey);
+    if (!api) throw new Error(`the broker advertises API ${apiKey}, which no schema defines`);
+    const unserved = { apiKeys, versions: [minVersion - 1, maxVersion + 1] };
+    for (let version = minVersion; version <= maxVersion; version++) {
+      for (let index = 0; index < CASES; index++) {
+        cases.push(buildCase({ api, version, index, runSeed: SEED, targets, unserved }));
       }
     }
+  }
+  return cases;
+}
+
+/** What the run saw: failures to report, outcomes to count, offending log lines (by line). */
+interface Findings {
+  failures: string[];
+  tally: Map<string, number>;
+  problems: Map<string, string>;
+}
+
+function count(f: Findings, key: string): void {
+  f.tally.set(key, (f.tally.get(key) ?? 0) + 1);
+}
+
+/**
+ * Runs `probeOne` over `items`, CONCURRENCY at a time, in chunks: the broker helper keeps the last
+ * 5,000 lines of output, so the log is scanned after each.
+ */
+async function run<T>(
+  items: T[],
+  chunk: number,
+  f: Findings,
+  probeOne: (item: T) => Promise<void>,
+): Promise<void> {
+  for (let at = 0; at < items.length; at += chunk) {
+    await pool(items.slice(at, at + chunk), CONCURRENCY, probeOne);
+    for (const [line, problem] of logProblems(broker.output())) f.problems.set(line, problem);
+  }
+}
+
+describe('fuzzing every advertised request against a broker process', () => {
+  it('gets an answer or a closed connection for each, and the witness sees nothing of it', async () => {
+    const cases = allCases();
     const witness = new Witness({ port: broker.port, topic: WITNESS_TOPIC, requestTimeoutMs: 10_000 });
     await witness.start();
-    const failures: string[] = [];
-    const tally = new Map<Outcome | 'answered-valid', number>();
+    const f: Findings = { failures: [], tally: new Map(), problems: new Map() };
     const started = Date.now();
-    // The broker helper keeps the last 5,000 lines of output: it is scanned after every chunk.
-    const problems = new Map<string, string>();
-    for (let at = 0; at < cases.length; at += CHUNK) {
-      await pool(cases.slice(at, at + CHUNK), CONCURRENCY, async (c) => {
-        const result = await probe(broker.port, c, CASE_TIMEOUT_MS);
-        tally.set(result.outcome, (tally.get(result.outcome) ?? 0) + 1);
-        if (c.kind === 'valid' && result.answered)
-          tally.set('answered-valid', (tally.get('answered-valid') ?? 0) + 1);
-        if (result.outcome === 'hung' || result.outcome === 'wrong') {
-          failures.push(`${describeCase(c, SEED)}: ${result.detail}`);
-        }
-      });
-      for (const [line, problem] of logProblems(broker.output())) problems.set(line, problem);
-    }
+    await run(cases, CHUNK, f, async (c) => {
+      const result = await probe(broker.port, c, CASE_TIMEOUT_MS);
+      count(f, result.outcome);
+      if (c.kind === 'valid' && result.answered) count(f, 'answered-valid');
+      if (result.outcome === 'hung' || result.outcome === 'wrong') {
+        f.failures.push(`${describeCase(c, SEED)}: ${result.detail}`);
+      }
+    });
+    // Then the cases that keep the framing intact, pipelined a few to a connection: the valid ones
+    // first, since a sabotaged one is likely to end the connection.
+    const intact = cases.filter((c) => !c.finAfter);
+    const pipelines = Array.from({ length: Math.ceil(intact.length / PIPELINED) }, (_, i) =>
+      intact
+        .slice(i * PIPELINED, (i + 1) * PIPELINED)
+        .sort((a, b) => Number(a.kind !== 'valid') - Number(b.kind !== 'valid')),
+    );
+    await run(pipelines, CHUNK / PIPELINED, f, async (batch) => {
+      const result = await probePipeline(broker.port, batch, CASE_TIMEOUT_MS);
+      count(f, `pipelined ${result.outcome}`);
+      if (result.outcome === 'hung' || result.outcome === 'wrong') {
+        f.failures.push(`pipelined from ${describeCase(batch[0]!, SEED)}: ${result.detail}`);
+      }
+    });
     await witness.stopWriting();
     await eventually(
       () => expect(witness.read >= witness.written || witness.failures.length > 0).toBe(true),
@@ -199,22 +244,23 @@ describe('fuzzing every advertised request against a broker process', () => {
     );
     await witness.stop();
     process.stdout.write(
-      `fuzz seed ${SEED}: ${cases.length} cases over ${advertised.length} APIs in ${Date.now() - started} ms; ` +
-        `${[...tally].map(([k, n]) => `${k} ${n}`).join(', ')}; witness wrote ${witness.written}, read ${witness.read}\n`,
+      `fuzz seed ${SEED}: ${cases.length} cases over ${advertised.length} APIs, then ${pipelines.length} pipelines, ` +
+        `in ${Date.now() - started} ms; ${[...f.tally].map(([k, n]) => `${k} ${n}`).join(', ')}; ` +
+        `witness wrote ${witness.written}, read ${witness.read}\n`,
     );
 
-    expect(failures).toEqual([]);
+    expect(f.failures).toEqual([]);
     expect(witness.failures).toEqual([]);
     expect(witness.written).toBeGreaterThan(0);
     expect(witness.read).toBe(witness.written);
     // A broker that answered nothing at all would pass the checks above by closing every connection.
-    expect(tally.get('answered-valid') ?? 0).toBeGreaterThan(cases.length / 4);
+    expect(f.tally.get('answered-valid') ?? 0).toBeGreaterThan(cases.length / 4);
 
     process.kill(broker.pid, 0);
     expect((await fetch(`${broker.adminUrl}/readyz`)).status).toBe(200);
     // And it still stops cleanly, its logs closed: nothing the fuzzer left behind holds it up.
     expect(await broker.stop()).toBe(0);
-    for (const [line, problem] of logProblems(broker.output())) problems.set(line, problem);
-    expect(summarize(problems)).toEqual([]);
+    for (const [line, problem] of logProblems(broker.output())) f.problems.set(line, problem);
+    expect(summarize(f.problems)).toEqual([]);
   });
 });
