@@ -11,10 +11,11 @@
  * here, follows the metadata image (./ownership.ts).
  *
  * This file routes each request to where it is decided: a group's membership to its state machine
- * (./group.ts), offsets to ./offset-requests.ts, their expiry to ./offsets-retention.ts; it answers
- * FindCoordinator, DescribeGroups, ListGroups and DeleteGroups itself. Decisions about a group are
- * synchronous calls; only writes to the log are awaited (./coordinator-writes.ts), and the group
- * re-checks its state when a write completes, so no group state is held across an await.
+ * (./group.ts), offsets to ./offset-requests.ts, their expiry to ./offsets-retention.ts, whole
+ * groups (DescribeGroups, ListGroups, DeleteGroups) to ./group-admin.ts; it answers FindCoordinator
+ * itself. Decisions about a group are synchronous calls; only writes to the log are awaited
+ * (./coordinator-writes.ts), and the group re-checks its state when a write completes, so no group
+ * state is held across an await.
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../common/clock.ts';
@@ -30,7 +31,8 @@ import type {
   ListedGroup,
   PartitionErrors,
 } from './coordinator-api.ts';
-import { appendRecords, storeGroup, tombstones } from './coordinator-writes.ts';
+import { storeGroup } from './coordinator-writes.ts';
+import { GroupAdmin } from './group-admin.ts';
 import type {
   ClassicGroup,
   GroupDescription,
@@ -46,7 +48,7 @@ import { joinError, type JoinResult, syncError, type SyncResult } from './member
 import type { GroupMetrics } from './metrics.ts';
 import { OffsetRequests } from './offset-requests.ts';
 import { OffsetsRetention } from './offsets-retention.ts';
-import { groupWriteError, type OffsetsLog } from './offsets-store.ts';
+import type { OffsetsLog } from './offsets-store.ts';
 import { OffsetsTopic } from './offsets-topic.ts';
 import { OffsetsPartitions } from './ownership.ts';
 
@@ -89,6 +91,7 @@ export class GroupCoordinator {
   readonly #offsetsTopic: OffsetsTopic;
   readonly #offsets: OffsetRequests;
   readonly #retention: OffsetsRetention;
+  readonly #admin: GroupAdmin;
 
   constructor(deps: CoordinatorDeps) {
     this.#d = deps;
@@ -130,6 +133,11 @@ export class GroupCoordinator {
     const shared = { clock: deps.clock, config: deps.config, partitions: this.#partitions, log: this.#log };
     this.#offsets = new OffsetRequests({ ...shared, metadata: deps.metadata, metrics: deps.metrics });
     this.#retention = new OffsetsRetention(shared);
+    this.#admin = new GroupAdmin({
+      partitions: this.#partitions,
+      log: this.#log,
+      closed: () => this.#closed,
+    });
   }
 
   /** Starts loading the offsets partitions this broker leads, and the offsets expiry. */
@@ -279,51 +287,18 @@ export class GroupCoordinator {
     this.#retention.expire();
   }
 
-  // --- describing, listing, deleting groups ----------------------------------------------------
+  // --- describing, listing, deleting groups (./group-admin.ts) ---------------------------------
 
   describeGroup(groupId: string): { errorCode: number } & GroupDescription {
-    const route = this.#partitions.route(groupId, 'describe');
-    if (!route.ok)
-      return { errorCode: route.errorCode, state: 'Dead', protocolType: '', protocolData: '', members: [] };
-    const group = this.#partitions.get(groupId);
-    if (!group)
-      return { errorCode: ErrorCode.NONE, state: 'Dead', protocolType: '', protocolData: '', members: [] };
-    return { errorCode: ErrorCode.NONE, ...group.describe() };
+    return this.#admin.describe(groupId);
   }
 
   /** Groups coordinated here, filtered by state and type (both case-insensitive; empty: all). */
   listGroups(states: string[], types: string[]): { errorCode: number; groups: ListedGroup[] } {
-    if (this.#closed) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, groups: [] };
-    this.#partitions.follow();
-    const loading = this.#partitions.loading;
-    const wantStates = new Set(states.map((s) => s.toLowerCase()));
-    // Every group here is a classic group; a filter without 'classic' matches none of them.
-    if (types.length > 0 && !types.some((t) => t.toLowerCase() === 'classic')) {
-      return { errorCode: loading ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : ErrorCode.NONE, groups: [] };
-    }
-    const groups: ListedGroup[] = [];
-    for (const g of this.#partitions.groups()) {
-      if (g.state === 'Dead') continue;
-      if (wantStates.size > 0 && !wantStates.has(g.state.toLowerCase())) continue;
-      groups.push({ groupId: g.groupId, protocolType: g.protocolType ?? '', state: g.state });
-    }
-    return { errorCode: loading ? ErrorCode.COORDINATOR_LOAD_IN_PROGRESS : ErrorCode.NONE, groups };
+    return this.#admin.list(states, types);
   }
 
-  async deleteGroups(groupIds: string[]): Promise<Array<{ groupId: string; errorCode: number }>> {
-    return Promise.all(groupIds.map((id) => this.#deleteGroup(id)));
-  }
-
-  async #deleteGroup(groupId: string): Promise<{ groupId: string; errorCode: number }> {
-    const route = this.#partitions.route(groupId, 'delete');
-    if (!route.ok) return { groupId, errorCode: route.errorCode };
-    const group = this.#partitions.get(groupId);
-    if (!group || group.state === 'Dead') return { groupId, errorCode: ErrorCode.GROUP_ID_NOT_FOUND };
-    if (group.state !== 'Empty') return { groupId, errorCode: ErrorCode.NON_EMPTY_GROUP };
-    const records = tombstones(group, [...group.offsets.entries()], true);
-    this.#partitions.remove(group);
-    this.#log.info({ group: groupId }, 'Deleted group');
-    const code = groupWriteError(await appendRecords(route.owned, records, this.#log));
-    return { groupId, errorCode: code };
+  deleteGroups(groupIds: string[]): Promise<Array<{ groupId: string; errorCode: number }>> {
+    return this.#admin.delete(groupIds);
   }
 }
