@@ -3,7 +3,7 @@
 # modules only (GOPROXY), with the installed Go, and caches the binaries:
 #
 #   ${TRIBUTARY_KUBE_CACHE:-$HOME/.cache/tributary/kube}/<k8s>-etcd<etcd>/bin/
-#       etcd  kube-apiserver  kube-controller-manager  kubectl
+#       etcd  kube-apiserver  kube-controller-manager  kube-scheduler  kubectl
 #   ${...}/<k8s>-etcd<etcd>/build-info.txt   what was built, with which Go, how long it took
 #
 # The versions are those pinned by the wrapper modules hack/kube/kubernetes/go.mod and
@@ -11,7 +11,8 @@
 # already cached the script exits at once, without running go. Nothing it builds is committed.
 #
 # Usage: hack/kube/build.sh [--print-dir] [binary ...]
-#   binary       any of etcd kube-apiserver kube-controller-manager kubectl (default: all four)
+#   binary       any of etcd kube-apiserver kube-controller-manager kube-scheduler kubectl
+#                (default: all five)
 #   --print-dir  print the bin directory and exit (builds nothing)
 # Environment:
 #   TRIBUTARY_KUBE_CACHE   cache root (default $HOME/.cache/tributary/kube)
@@ -22,7 +23,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
-all_binaries=(etcd kube-apiserver kube-controller-manager kubectl)
+all_binaries=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl)
 
 # --- versions and cache directory (no go invocation: the cached path must cost nothing) ----------
 pinned() { # go.mod module-path -> the version it requires
@@ -44,7 +45,7 @@ for arg in "$@"; do
   case "$arg" in
     --print-dir) echo "$bin"; exit 0 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    etcd | kube-apiserver | kube-controller-manager | kubectl) wanted+=("$arg") ;;
+    etcd | kube-apiserver | kube-controller-manager | kube-scheduler | kubectl) wanted+=("$arg") ;;
     *) echo "kube-build: unknown argument '$arg' (binaries: ${all_binaries[*]})" >&2; exit 2 ;;
   esac
 done
