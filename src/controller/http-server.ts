@@ -2,20 +2,23 @@
  * The controller's HTTP API for remote brokers (docs/adr/0015): registration, heartbeats,
  * AlterPartition, topic administration forwarded from brokers, producer-id blocks, and the image
  * stream — `GET /v1/brokers/:nodeId/images`, NDJSON, the current image at once and every newer one
- * after it. That stream is the broker's session: when its connection closes without a completed
- * controlled shutdown, the broker is reported lost at once (a SIGKILLed process's sockets are closed
- * by the kernel), rather than after the heartbeat session timeout.
+ * after it. That stream is the broker's session (./image-streams.ts): when its connection closes
+ * without a completed controlled shutdown, the broker is reported lost at once (a SIGKILLed
+ * process's sockets are closed by the kernel), rather than after the heartbeat session timeout.
  *
- * Every /v1 route needs `Authorization: Bearer <token>`. A Kafka-level refusal is data (HTTP 200,
- * `{ok: false, errorCode, errorMessage}`); 4xx and 5xx are for authentication, malformed requests
- * and faults. `buildControllerApp` does not listen, so tests use `app.inject`.
+ * Every /v1 route needs `Authorization: Bearer <token>`. One server serves one controller (`token`
+ * and `service`, as `tributary controller` does) or many, one per cluster, picked by the token
+ * (`route`, as the operator does): a token that reaches no controller is refused with 401; one
+ * whose controller is not served here now (this operator replica is not the leader, or the
+ * cluster's controller is not open yet) gets 503 `{notController: true, message}`, on which a
+ * broker tries its next controller address. A Kafka-level refusal is data (HTTP 200,
+ * `{ok: false, errorCode, errorMessage}`); 4xx and 5xx are for authentication, malformed requests,
+ * standby and faults. `buildControllerApp` does not listen, so tests use `app.inject`.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../common/logger.ts';
-import { ErrorCode } from '../protocol/error-codes.ts';
 import type {
   AlterPartitionRequest,
   ConfigChange,
@@ -24,19 +27,44 @@ import type {
   HeartbeatRequest,
   RegisterRequest,
 } from './api.ts';
-import { isNewer, type MetadataImage } from './image.ts';
-import { NDJSON, ROUTES, STREAM_KEEPALIVE_MS, type StreamLine, toWireImage } from './http-wire.ts';
+import { ROUTES, STREAM_KEEPALIVE_MS, type NotControllerBody } from './http-wire.ts';
+import { ImageStreamRegistry } from './image-streams.ts';
 
-export interface ControllerAppOptions {
-  service: ControllerService;
-  /** The shared secret brokers send as `Authorization: Bearer <token>`. */
-  token: string;
+/**
+ * Where a request carrying a token goes: to a controller served here; to nobody here now, with the
+ * reason (HTTP 503 `{notController: true, message}`: a standby operator replica, or a cluster whose
+ * controller is not open yet); or nowhere (null: HTTP 401, no such token).
+ */
+export type ControllerRoute = { service: ControllerService } | { standby: string } | null;
+
+interface CommonAppOptions {
   logger: Logger;
   /** /metrics; absent, /metrics answers an empty page. */
   registry?: Registry;
   /** Keep-alive period of the image streams (tests shorten it). */
   keepAliveMs?: number;
 }
+
+export type ControllerAppOptions = CommonAppOptions &
+  (
+    | {
+        /** The one controller served. */
+        service: ControllerService;
+        /** The shared secret brokers send as `Authorization: Bearer <token>`. */
+        token: string;
+      }
+    | {
+        /**
+         * The controller a presented token reaches, asked at every request and at every keep-alive
+         * of an image stream (so keep it cheap). It must not leak the token through its timing:
+         * look tokens up by their digest (`tokenDigest`) in a Map rather than comparing strings,
+         * since a digest's prefix tells nothing of the token's. When it stops answering the service
+         * that accepted a stream (that controller closed), the stream ends, unreported, and its
+         * broker finds the controller again.
+         */
+        route: (token: string) => ControllerRoute;
+      }
+  );
 
 const MiB = 1024 * 1024;
 const int = { type: 'integer' } as const;
@@ -173,23 +201,48 @@ const producerIdsBody = {
 const imagesParams = { type: 'object', required: ['nodeId'], properties: { nodeId: int } } as const;
 const imagesQuery = { type: 'object', required: ['brokerEpoch'], properties: { brokerEpoch: int } } as const;
 
+/** The key to look a token up by: a SHA-256 digest (hex), whose timing in a Map leaks nothing of the token. */
+export function tokenDigest(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
 /** Compares digests, so neither the length nor the content of the token leaks through timing. */
 function tokenMatcher(token: string): (presented: string) => boolean {
   const expected = createHash('sha256').update(token).digest();
   return (presented) => timingSafeEqual(createHash('sha256').update(presented).digest(), expected);
 }
 
+function routerOf(o: ControllerAppOptions): (token: string) => ControllerRoute {
+  if ('route' in o) return o.route;
+  const matches = tokenMatcher(o.token);
+  const routed = { service: o.service };
+  return (presented) => (matches(presented) ? routed : null);
+}
+
+/** What the onRequest hook found for a request that reached a controller. */
+interface Routed {
+  service: ControllerService;
+  /** The cluster, for the image streams: the token's digest. */
+  key: string;
+  token: string;
+}
+
 export function buildControllerApp(o: ControllerAppOptions): FastifyInstance {
   const log = o.logger;
-  const service = o.service;
-  const matches = tokenMatcher(o.token);
+  const route = routerOf(o);
   const metrics = o.registry ? controllerApiMetrics(o.registry) : undefined;
-  const streams = new ImageStreams({
-    service,
+  const streams = new ImageStreamRegistry({
     log,
     keepAliveMs: o.keepAliveMs ?? STREAM_KEEPALIVE_MS,
     onCountChange: (n) => metrics?.streams.set(n),
   });
+  const routedRequests = new WeakMap<FastifyRequest, Routed>();
+  const routed = (req: FastifyRequest): Routed => {
+    const r = routedRequests.get(req);
+    if (!r) throw new Error('a /v1 request was not routed to a controller');
+    return r;
+  };
+  const serviceOf = (req: FastifyRequest): ControllerService => routed(req).service;
 
   const app = Fastify({ logger: false, bodyLimit: 64 * MiB });
 
@@ -214,7 +267,19 @@ export function buildControllerApp(o: ControllerAppOptions): FastifyInstance {
     v1.addHook('onRequest', async (req, reply) => {
       const header = req.headers.authorization;
       const presented = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : null;
-      if (presented !== null && matches(presented)) return;
+      const found = presented === null ? null : route(presented);
+      const key = presented === null ? null : tokenDigest(presented);
+      if (key !== null) streams.routed(key, found !== null && 'service' in found ? found.service : null);
+      if (found !== null && 'service' in found) {
+        routedRequests.set(req, { service: found.service, key: key!, token: presented! });
+        return;
+      }
+      if (found !== null) {
+        metrics?.standby.inc();
+        const body: NotControllerBody = { notController: true, message: found.standby };
+        await reply.code(503).send(body);
+        return;
+      }
       metrics?.unauthorized.inc();
       log.warn(
         {
@@ -232,25 +297,28 @@ export function buildControllerApp(o: ControllerAppOptions): FastifyInstance {
     });
 
     v1.post(ROUTES.register, { schema: { body: registerBody } }, (req) =>
-      service.register(req.body as RegisterRequest),
+      serviceOf(req).register(req.body as RegisterRequest),
     );
     v1.post(ROUTES.heartbeat, { schema: { body: heartbeatBody } }, async (req) => {
       const hb = req.body as HeartbeatRequest;
+      const { service, key } = routed(req);
       const result = await service.heartbeat(hb);
       if (result.ok && hb.wantShutdown && result.shutdownReady)
-        streams.shutdownCompleted(hb.nodeId, hb.brokerEpoch);
+        streams.shutdownCompleted(key, service, hb.nodeId, hb.brokerEpoch);
       return result;
     });
     v1.post(ROUTES.alterPartition, { schema: { body: alterPartitionBody } }, (req) =>
-      service.alterPartition(req.body as AlterPartitionRequest),
+      serviceOf(req).alterPartition(req.body as AlterPartitionRequest),
     );
     v1.post(ROUTES.createTopic, { schema: { body: createTopicBody } }, (req) => {
       const b = req.body as { request: CreateTopicRequest; validateOnly: boolean };
-      return service.createTopic(b.request, b.validateOnly);
+      return serviceOf(req).createTopic(b.request, b.validateOnly);
     });
     v1.post(ROUTES.deleteTopic, { schema: { body: deleteTopicBody } }, (req) => {
       const b = req.body as { name?: string; topicId?: string };
-      return service.deleteTopic(b.name !== undefined ? { name: b.name } : { topicId: b.topicId as string });
+      return serviceOf(req).deleteTopic(
+        b.name !== undefined ? { name: b.name } : { topicId: b.topicId as string },
+      );
     });
     v1.post(ROUTES.createPartitions, { schema: { body: createPartitionsBody } }, (req) => {
       const b = req.body as {
@@ -259,14 +327,14 @@ export function buildControllerApp(o: ControllerAppOptions): FastifyInstance {
         assignments: number[][] | null;
         validateOnly: boolean;
       };
-      return service.createPartitions(b.name, b.count, b.assignments, b.validateOnly);
+      return serviceOf(req).createPartitions(b.name, b.count, b.assignments, b.validateOnly);
     });
     v1.post(ROUTES.alterConfigs, { schema: { body: alterConfigsBody } }, (req) => {
       const b = req.body as { name: string; change: ConfigChange; validateOnly: boolean };
-      return service.alterTopicConfigs(b.name, b.change, b.validateOnly);
+      return serviceOf(req).alterTopicConfigs(b.name, b.change, b.validateOnly);
     });
     v1.post(ROUTES.producerIds, { schema: { body: producerIdsBody } }, async (req) => {
-      const first = await service.allocateProducerIds((req.body as { count: number }).count);
+      const first = await serviceOf(req).allocateProducerIds((req.body as { count: number }).count);
       return { ok: true, first: first.toString() };
     });
     v1.get(
@@ -275,7 +343,12 @@ export function buildControllerApp(o: ControllerAppOptions): FastifyInstance {
       (req, reply) => {
         const { nodeId } = req.params as { nodeId: number };
         const { brokerEpoch } = req.query as { brokerEpoch: number };
-        streams.open({ nodeId, brokerEpoch, reply, remoteAddress: req.ip });
+        const { service, key, token } = routed(req);
+        const stillRouted = (): boolean => {
+          const now = route(token);
+          return now !== null && 'service' in now && now.service === service;
+        };
+        streams.open({ key, service, stillRouted, nodeId, brokerEpoch, reply, remoteAddress: req.ip });
       },
     );
   });
@@ -293,149 +366,15 @@ function controllerApiMetrics(registry: Registry) {
       help: 'Controller API requests refused for a missing or wrong token.',
       registers: [registry],
     }),
+    standby: new Counter({
+      name: 'tributary_controller_api_standby_requests_total',
+      help: 'Controller API requests answered 503 notController: their cluster has no controller here now.',
+      registers: [registry],
+    }),
     streams: new Gauge({
       name: 'tributary_controller_image_streams',
       help: 'Brokers connected to the image stream (each one a live session).',
       registers: [registry],
     }),
   };
-}
-
-interface Stream {
-  nodeId: number;
-  brokerEpoch: number;
-  res: ServerResponse;
-  /** Ended by the controller itself (superseded, refused, shutting down): not a lost broker. */
-  endedByUs: boolean;
-}
-
-/**
- * The open image streams, one per broker. Each stream writes only images newer than the last it
- * wrote; when the broker reads slowly, only the newest waiting image is kept (an image is a whole
- * snapshot, so skipping one in between loses nothing).
- */
-class ImageStreams {
-  readonly #service: ControllerService;
-  readonly #log: Logger;
-  readonly #keepAliveMs: number;
-  readonly #onCountChange: (n: number) => void;
-  readonly #byNode = new Map<number, Stream>();
-  /** Broker epochs told `shutdownReady`, by node: their stream's close is the expected exit. */
-  readonly #shutDown = new Map<number, number>();
-  /** Each image serialised once, however many brokers it goes to. */
-  readonly #lines = new WeakMap<MetadataImage, string>();
-  #closing = false;
-
-  constructor(o: {
-    service: ControllerService;
-    log: Logger;
-    keepAliveMs: number;
-    onCountChange: (n: number) => void;
-  }) {
-    this.#service = o.service;
-    this.#log = o.log;
-    this.#keepAliveMs = o.keepAliveMs;
-    this.#onCountChange = o.onCountChange;
-  }
-
-  shutdownCompleted(nodeId: number, brokerEpoch: number): void {
-    this.#shutDown.set(nodeId, brokerEpoch);
-  }
-
-  open(o: { nodeId: number; brokerEpoch: number; reply: FastifyReply; remoteAddress: string }): void {
-    const { nodeId, brokerEpoch } = o;
-    const log = this.#log.child({ nodeId, brokerEpoch });
-    o.reply.hijack();
-    const res = o.reply.raw;
-    res.writeHead(200, { 'content-type': NDJSON, 'cache-control': 'no-store' });
-    res.socket?.setNoDelay(true);
-
-    const registered = this.#service.image().registrations.find((r) => r.nodeId === nodeId);
-    if (this.#closing || !registered || registered.brokerEpoch !== brokerEpoch) {
-      const line: StreamLine = {
-        type: 'refused',
-        errorCode: registered ? ErrorCode.STALE_BROKER_EPOCH : ErrorCode.BROKER_ID_NOT_REGISTERED,
-        errorMessage: this.#closing
-          ? 'The controller is shutting down'
-          : registered
-            ? `Broker ${nodeId} is registered with epoch ${registered.brokerEpoch}, not ${brokerEpoch}: register again`
-            : `Broker ${nodeId} is not registered`,
-      };
-      res.end(JSON.stringify(line) + '\n');
-      return;
-    }
-
-    const previous = this.#byNode.get(nodeId);
-    if (previous) {
-      previous.endedByUs = true;
-      previous.res.end();
-    }
-    const stream: Stream = { nodeId, brokerEpoch, res, endedByUs: false };
-    this.#byNode.set(nodeId, stream);
-    this.#shutDown.delete(nodeId);
-    this.#onCountChange(this.#byNode.size);
-
-    let last: MetadataImage | null = null;
-    let waiting: MetadataImage | null = null;
-    const send = (image: MetadataImage): void => {
-      if (last && !isNewer(image, last)) return;
-      if (res.writableNeedDrain) {
-        waiting = image;
-        return;
-      }
-      last = image;
-      res.write(this.#lineOf(image));
-    };
-    res.on('drain', () => {
-      const next = waiting;
-      waiting = null;
-      if (next) send(next);
-    });
-    const unsubscribe = this.#service.onImage(send);
-    send(this.#service.image());
-    const keepAlive = setInterval(() => {
-      if (!res.writableNeedDrain) res.write('{"type":"keepalive"}\n');
-    }, this.#keepAliveMs);
-    log.info({ remoteAddress: o.remoteAddress }, 'Broker connected to the image stream');
-
-    res.on('close', () => {
-      clearInterval(keepAlive);
-      unsubscribe();
-      if (this.#byNode.get(nodeId) === stream) this.#byNode.delete(nodeId);
-      this.#onCountChange(this.#byNode.size);
-      if (stream.endedByUs || this.#closing) return;
-      // Either way the broker is gone and is fenced now, so clients stop being sent to it; after a
-      // controlled shutdown it leads nothing any more, so the fencing moves nothing.
-      let reason = 'connection closed';
-      if (this.#shutDown.get(nodeId) === brokerEpoch) {
-        this.#shutDown.delete(nodeId);
-        log.info('Broker closed its image stream after its controlled shutdown');
-        reason = 'stopped after its controlled shutdown';
-      } else {
-        log.warn('Broker lost: its image stream closed without a controlled shutdown');
-      }
-      this.#service.brokerLost(nodeId, brokerEpoch, reason).catch((err: unknown) => {
-        log.error({ err }, 'Could not fence a lost broker');
-      });
-    });
-  }
-
-  #lineOf(image: MetadataImage): string {
-    let line = this.#lines.get(image);
-    if (line === undefined) {
-      const l: StreamLine = { type: 'image', image: toWireImage(image) };
-      line = JSON.stringify(l) + '\n';
-      this.#lines.set(image, line);
-    }
-    return line;
-  }
-
-  /** The controller is stopping: end every stream without reporting its broker lost. */
-  closeAll(): void {
-    this.#closing = true;
-    for (const s of this.#byNode.values()) {
-      s.endedByUs = true;
-      s.res.end();
-    }
-  }
 }

@@ -30,6 +30,16 @@ export type StreamLine =
   | { type: 'keepalive' }
   | { type: 'refused'; errorCode: number; errorMessage: string };
 
+/**
+ * The body of HTTP 503 on any /v1 route: no controller of the token's cluster is served at this
+ * address now (a standby operator replica, or the cluster's controller is not open yet). A broker
+ * tries its next controller address.
+ */
+export interface NotControllerBody {
+  notController: true;
+  message: string;
+}
+
 /** How often the controller writes a keep-alive line on an otherwise idle stream. */
 export const STREAM_KEEPALIVE_MS = 2000;
 
