@@ -150,6 +150,20 @@ export class Controller implements ControllerService {
     await this.#decide(() => brokers.brokerLost(this.#state, nodeId, brokerEpoch, reason));
   }
 
+  /**
+   * Something other than the broker's session says it is gone (the operator saw its pod deleted or
+   * its node fail): its current registration is fenced now rather than at the session timeout. True
+   * when it was fenced by this call.
+   */
+  async fenceBroker(nodeId: number, reason: string): Promise<boolean> {
+    const answer = await this.#decide(() => {
+      const reg = this.#state.brokers.find((b) => b.nodeId === nodeId);
+      if (!reg) return { state: this.#state, answer: false, log: [] };
+      return brokers.brokerLost(this.#state, nodeId, reg.brokerEpoch, reason);
+    });
+    return answer === true;
+  }
+
   createTopic(req: CreateTopicRequest, validateOnly: boolean): Promise<AdminResult<{ topic: TopicState }>> {
     return this.#decide(
       () => topics.createTopic(this.#state, req, { defaults: this.#defaults(), topicId: randomUuid() }),

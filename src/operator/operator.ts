@@ -11,7 +11,14 @@
 
 import type { KubeConfig } from './runtime/kubeconfig.ts';
 import type { StatefulSet } from 'kubernetes-types/apps/v1.js';
-import type { ConfigMap, PersistentVolumeClaim, Secret, Service } from 'kubernetes-types/core/v1.js';
+import type {
+  ConfigMap,
+  Node,
+  PersistentVolumeClaim,
+  Pod,
+  Secret,
+  Service,
+} from 'kubernetes-types/core/v1.js';
 import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Clock } from '../common/clock.ts';
@@ -29,6 +36,8 @@ import {
   type Topic,
 } from './api/index.ts';
 import { KindCache, type CacheOptions } from './caches.ts';
+import { type FenceOrder, nodeFencing, podFencing } from './metadata/fencing.ts';
+import { MetadataHost } from './metadata/host.ts';
 import { LABEL_CLUSTER, MANAGED_SELECTOR } from './reconcilers/cluster/names.ts';
 import { ClusterReconciler } from './reconcilers/cluster/reconciler.ts';
 import { Applier } from './runtime/apply.ts';
@@ -42,6 +51,7 @@ import type { KubeObject } from './runtime/objects.ts';
 import { ownerKeyOf } from './runtime/owner.ts';
 import {
   ConfigMaps,
+  Pods,
   ResourceMapper,
   Secrets,
   Services,
@@ -64,6 +74,8 @@ export interface OperatorOptions {
   readonly leaderElection?: LeaderElectionTimings & { readonly namespace: string; readonly name?: string };
   /** This process, in the Lease and in Events: the pod name and a random suffix by default. */
   readonly identity?: string;
+  /** A broker whose heartbeats stop this long is fenced by the operator's metadata controller (1500). */
+  readonly brokerSessionTimeoutMs?: number;
   /** Reconciles of Clusters at once (2). */
   readonly workers?: number;
   readonly resyncPeriodMs?: number;
@@ -87,6 +99,8 @@ const PersistentVolumeClaims: ResourceType = {
   namespaced: true,
 };
 
+const Nodes: ResourceType = { apiVersion: 'v1', kind: 'Node', plural: 'nodes', namespaced: false };
+
 function crdType(r: ResourceDefinition): ResourceType {
   return { apiVersion: API_VERSION, kind: r.kind, plural: r.plural, namespaced: true };
 }
@@ -106,8 +120,13 @@ export class Operator {
     readonly secrets: KindCache<Secret>;
     readonly podDisruptionBudgets: KindCache<PodDisruptionBudget>;
     readonly claims: KindCache<PersistentVolumeClaim>;
+    /** The brokers' pods and every node: failures Kubernetes sees fence brokers at once. */
+    readonly pods: KindCache<Pod>;
+    readonly nodes: KindCache<Node>;
   };
   readonly clusterController: Controller;
+  /** The clusters' metadata controllers, open while this replica leads. */
+  readonly metadata: MetadataHost;
   readonly #log: Logger;
   #synced = false;
 
@@ -141,6 +160,8 @@ export class Operator {
       secrets: new KindCache<Secret>(Secrets, managed),
       podDisruptionBudgets: new KindCache<PodDisruptionBudget>(PodDisruptionBudgets, managed),
       claims: new KindCache<PersistentVolumeClaim>(PersistentVolumeClaims, managed),
+      pods: new KindCache<Pod>(Pods, managed),
+      nodes: new KindCache<Node>(Nodes, { ...base, namespaces: [] }),
     };
     this.#cacheMetrics();
 
@@ -175,10 +196,23 @@ export class Operator {
     }
     this.clusterController = controller;
 
+    this.metadata = new MetadataHost({
+      client,
+      caches: this.caches,
+      identity: this.identity,
+      sessionTimeoutMs: options.brokerSessionTimeoutMs,
+      clock,
+      log,
+      registry: this.registry,
+    });
+    for (const informer of this.caches.clusters.informers) this.metadata.queue.watch(informer);
+    for (const informer of this.caches.secrets.informers) this.metadata.queue.watch(informer, toOwner);
+    this.#fenceOnFailures();
+
     const le = options.leaderElection;
     this.manager = new Manager({
       informers: (Object.values(this.caches) as KindCache<KubeObject>[]).flatMap((c) => c.informers),
-      controllers: [controller],
+      controllers: [this.metadata, controller],
       leaderElection:
         le === undefined
           ? undefined
@@ -217,6 +251,28 @@ export class Operator {
 
   get leading(): boolean {
     return this.manager.leading;
+  }
+
+  /** Pod deletions and nodes turning NotReady fence brokers without waiting for their sessions. */
+  #fenceOnFailures(): void {
+    const fence = (order: FenceOrder | undefined): void => {
+      if (order) void this.metadata.fence(order);
+    };
+    for (const informer of this.caches.pods.informers) {
+      informer.on({
+        update: (old, pod) => fence(podFencing(old, pod, false)),
+        delete: (pod) => fence(podFencing(undefined, pod, true)),
+      });
+    }
+    const onNode = (old: Node | undefined, node: Node, deleted: boolean): void => {
+      for (const order of nodeFencing(old, node, deleted, this.caches.pods.list())) fence(order);
+    };
+    for (const informer of this.caches.nodes.informers) {
+      informer.on({
+        update: (old, node) => onNode(old, node, false),
+        delete: (node) => onNode(undefined, node, true),
+      });
+    }
   }
 
   #cacheMetrics(): void {

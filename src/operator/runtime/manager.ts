@@ -11,9 +11,14 @@ import type { Registry } from 'prom-client';
 import type { Clock } from '../../common/clock.ts';
 import type { Logger } from '../../common/logger.ts';
 import { silentLogger } from '../../common/logger.ts';
-import type { Controller } from './controller.ts';
 import { LeaderElector, type LeaderElectionTimings } from './leader-election.ts';
 import type { LeaseLock } from './lease-lock.ts';
+
+/** What runs only while leading: a controller, or the metadata host (src/operator/metadata/host.ts). */
+export interface ManagedController {
+  start(): void;
+  stop(): Promise<void>;
+}
 
 /** What the manager needs of an informer (any `Informer<T>` is one). */
 export interface ManagedInformer {
@@ -25,7 +30,7 @@ export interface ManagedInformer {
 
 export interface ManagerOptions {
   readonly informers: readonly ManagedInformer[];
-  readonly controllers: readonly Controller[];
+  readonly controllers: readonly ManagedController[];
   /** Without it, controllers run as soon as the caches are synced (a single replica, or dev mode). */
   readonly leaderElection?: LeaderElectionTimings & {
     readonly lock: LeaseLock;
@@ -39,7 +44,7 @@ export interface ManagerOptions {
 
 export class Manager {
   readonly #informers: readonly ManagedInformer[];
-  readonly #controllers: readonly Controller[];
+  readonly #controllers: readonly ManagedController[];
   readonly #elector: LeaderElector | undefined;
   readonly #log: Logger;
   readonly #starting = new AbortController();

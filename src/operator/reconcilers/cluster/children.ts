@@ -78,6 +78,17 @@ export interface ChildOptions {
   readonly image: string;
   /** The Kubernetes cluster's DNS domain (`cluster.local`). */
   readonly clusterDomain: string;
+  /**
+   * The operator's controller API as brokers reach it: HOST:PORT, comma-separated, or a name that
+   * resolves to every operator replica (docs/adr/0018). Absent, each broker runs alone with a
+   * controller of its own (the operator before issue #13).
+   */
+  readonly controllerAddress?: string;
+  /**
+   * What brokers advertise to clients: their pod's DNS name under the headless Service (`dns`,
+   * the default), or the pod's IP (`pod-ip`, for clusters without DNS for pods).
+   */
+  readonly advertise?: 'dns' | 'pod-ip';
 }
 
 export interface DesiredChildren {
@@ -360,20 +371,25 @@ function brokerContainer(cluster: StoredCluster, options: ChildOptions, n: Clust
 
 /** The broker's identity from the pod (see the module comment); every name is a broker property's. */
 function brokerEnv(cluster: StoredCluster, options: ChildOptions): EnvVar[] {
-  const host = brokerHost(
-    cluster.metadata.name,
-    cluster.metadata.namespace,
-    '$(POD_NAME)',
-    options.clusterDomain,
-  );
+  const host =
+    options.advertise === 'pod-ip'
+      ? '$(POD_IP)'
+      : brokerHost(cluster.metadata.name, cluster.metadata.namespace, '$(POD_NAME)', options.clusterDomain);
   const env: EnvVar[] = [
     { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
     {
       name: 'TRIBUTARY_NODE_ID',
       valueFrom: { fieldRef: { fieldPath: `metadata.labels['${POD_INDEX_LABEL}']` } },
     },
     { name: 'TRIBUTARY_ADVERTISED_LISTENERS', value: `${host}:${ports(cluster).kafka}` },
   ];
+  if (options.controllerAddress) {
+    env.push(
+      { name: 'TRIBUTARY_CONTROLLER_ADDRESS', value: options.controllerAddress },
+      { name: 'TRIBUTARY_CONTROLLER_TOKEN_FILE', value: `${BROKER_PATHS.adminDir}/${ADMIN_TOKEN_KEY}` },
+    );
+  }
   const key = topologyKey(cluster);
   if (POD_TOPOLOGY_LABELS.includes(key)) {
     env.push({

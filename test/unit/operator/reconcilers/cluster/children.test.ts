@@ -24,6 +24,7 @@ function kubeletEnv(env: readonly EnvVar[], pod: { name: string; labels: Record<
   for (const e of env) {
     const path = e.valueFrom?.fieldRef?.fieldPath;
     if (path === 'metadata.name') out[e.name] = pod.name;
+    else if (path === 'status.podIP') out[e.name] = POD_IP;
     else if (path !== undefined) {
       const label = /^metadata\.labels\['(.+)'\]$/.exec(path);
       if (!label) throw new Error(`this stand-in does not resolve ${path}`);
@@ -34,6 +35,8 @@ function kubeletEnv(env: readonly EnvVar[], pod: { name: string; labels: Record<
   }
   return out;
 }
+
+const POD_IP = '10.1.2.3';
 
 /** The broker's configuration as `tributary broker` would load it in broker pod `ordinal`. */
 function brokerConfigIn(
@@ -317,6 +320,24 @@ describe('cluster children > the broker’s identity from its pod', () => {
     });
     expect(config.listener.port).toBe(19092);
     expect(config.adminListener.port).toBe(19644);
+  });
+
+  it('advertises the pod IP when asked to (clusters without DNS for pods)', () => {
+    const children = desiredChildren(storedCluster(), { ...options, advertise: 'pod-ip' });
+    expect(brokerConfigIn(children, 1).config.advertised).toEqual({ host: POD_IP, port: 9092 });
+  });
+
+  it('points the broker at the operator’s controller, with the admin token as its credential', () => {
+    expect(brokerConfigIn(desiredChildren(storedCluster(), options), 0).config.controllerAddress).toBeNull();
+    const children = desiredChildren(storedCluster(), {
+      ...options,
+      controllerAddress: 'tributary-operator-controller.tributary-system.svc:9643',
+    });
+    const { config } = brokerConfigIn(children, 0);
+    expect(config.controllerAddress).toEqual([
+      { host: 'tributary-operator-controller.tributary-system.svc', port: 9643 },
+    ]);
+    expect(config.controllerTokenFile).toBe(`${BROKER_PATHS.adminDir}/token`);
   });
 
   it('mounts the config and the admin token read-only', () => {
