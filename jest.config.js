@@ -22,5 +22,7 @@ export default {
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
     // A real etcd + kube-apiserver (+ kube-controller-manager), built by hack/kube/build.sh.
     { ...common, displayName: 'kube', testMatch: ['<rootDir>/test/kube/**/*.test.ts'] },
+    // The kube tier's control plane + kube-scheduler, with test/e2e/kubelet/ running pods as processes.
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
   ],
 };

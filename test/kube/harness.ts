@@ -8,7 +8,8 @@
  * the operator's own client both read. `stop()` terminates everything (SIGTERM, then SIGKILL) and
  * removes the temp dir. If the test process exits without calling it, an exit hook kills the
  * processes; if the test process is killed outright, a watchdog shell does (within a second).
- * There are no kubelets or schedulers: pods are stored, never run.
+ * With `scheduler` set, kube-scheduler binds pods to nodes; there are no kubelets here (the e2e tier's
+ * stand-in, test/e2e/kubelet/, runs them), so without one pods are stored, never run.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -45,6 +46,10 @@ export interface StartOptions {
   controllerManager?: boolean;
   /** Controllers kube-controller-manager runs (default {@link DEFAULT_CONTROLLERS}). */
   controllers?: string[];
+  /** More flags for kube-controller-manager (e.g. the node lifecycle controller's grace periods). */
+  controllerManagerArgs?: string[];
+  /** Also run kube-scheduler (default false). */
+  scheduler?: boolean;
   /** Directory holding the binaries (default: the cache dir for the versions pinned in hack/kube). */
   binDir?: string;
   /** How long to wait for each component to become ready (default 60 s). */
@@ -116,6 +121,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
     'etcd',
     'kube-apiserver',
     ...(options.controllerManager ? ['kube-controller-manager'] : []),
+    ...(options.scheduler ? ['kube-scheduler'] : []),
   ];
   const missing = needed.filter((b) => !existsSync(join(binDir, b)));
   if (missing.length > 0) {
@@ -128,7 +134,7 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
   const dir = mkdtempSync(join(tmpdir(), 'tributary-kube-'));
   const cp = new Processes(dir);
   try {
-    const [etcdClient, etcdPeer, apiPort, kcmPort] = await freePorts(4);
+    const [etcdClient, etcdPeer, apiPort, kcmPort, schedulerPort] = await freePorts(5);
     const pki = makePki(dir);
     const server = `https://127.0.0.1:${apiPort}`;
     const token = randomBytes(24).toString('hex');
@@ -200,10 +206,29 @@ export async function startControlPlane(options: StartOptions = {}): Promise<Con
         `--service-account-private-key-file=${pki.saPrivateKeyPath}`,
         `--root-ca-file=${pki.caCertPath}`,
         '--profiling=false',
+        ...(options.controllerManagerArgs ?? []),
       ]);
       await cp.waitReady('kube-controller-manager', readyTimeoutMs, async () => {
         // Its /healthz is served to anyone; its certificate is self-signed.
         const r = await get(`https://127.0.0.1:${kcmPort}/healthz`, { insecure: true });
+        return r.status === 200;
+      });
+    }
+
+    if (options.scheduler) {
+      cp.start('kube-scheduler', join(binDir, 'kube-scheduler'), [
+        `--kubeconfig=${kubeconfigPath}`,
+        `--authentication-kubeconfig=${kubeconfigPath}`,
+        `--authorization-kubeconfig=${kubeconfigPath}`,
+        '--leader-elect=false',
+        '--bind-address=127.0.0.1',
+        `--secure-port=${schedulerPort}`,
+        `--cert-dir=${join(dir, 'scheduler-certs')}`,
+        '--profiling=false',
+      ]);
+      await cp.waitReady('kube-scheduler', readyTimeoutMs, async () => {
+        // Like kube-controller-manager's: /healthz open to anyone, a self-signed certificate.
+        const r = await get(`https://127.0.0.1:${schedulerPort}/healthz`, { insecure: true });
         return r.status === 200;
       });
     }
@@ -318,7 +343,7 @@ class Processes {
   async stopAll(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const name of ['kube-controller-manager', 'kube-apiserver', 'etcd'])
+    for (const name of ['kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'])
       await this.terminate(name, 5_000);
     for (const name of [...this.children.keys()]) await this.terminate(name, 5_000);
     this.watchdog?.kill('SIGKILL');
@@ -335,7 +360,7 @@ class Processes {
 
   logTails(lines = 30): string {
     let out = '';
-    for (const name of ['etcd', 'kube-apiserver', 'kube-controller-manager']) {
+    for (const name of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
       const file = join(this.dir, `${name}.log`);
       if (!existsSync(file)) continue;
       const tail = readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
