@@ -265,8 +265,8 @@ export class Broker {
   }
 
   /**
-   * The controller link: over HTTP to `controller.address`, or to a controller run here, with its
-   * state in the data directory, when this broker runs alone.
+   * The controller link: over HTTP to whichever of `controller.address` is the controller, or to a
+   * controller run here, with its state in the data directory, when this broker runs alone.
    */
   async #openLink(): Promise<ControllerLink> {
     const c = this.config;
@@ -280,7 +280,7 @@ export class Broker {
         );
       }
       return new HttpLink({
-        address: c.controllerAddress,
+        addresses: c.controllerAddress,
         token,
         clock: this.#clock,
         logger: log,

@@ -56,10 +56,12 @@ export interface BrokerConfig {
   /** How long an idempotent producer may be silent before its state (sequences) is dropped. */
   producerIdExpirationMs: number;
   /**
-   * The controller's API (`tributary controller`, the operator); null: this broker runs alone with
-   * an embedded controller whose state is in its data directory.
+   * The controller's API (`tributary controller`, the operator's replicas): one or more addresses,
+   * each HOST of which may resolve to several, tried in turn for the one that is the controller
+   * now; null: this broker runs alone with an embedded controller whose state is in its data
+   * directory.
    */
-  controllerAddress: HostPort | null;
+  controllerAddress: HostPort[] | null;
   /** The shared secret every request to the controller carries; null when there is no controller. */
   controllerToken: string | null;
   /** A file holding the token (read at start), for a token mounted from a Secret. */
@@ -101,6 +103,32 @@ function hostPortProp(name: string, def: string | null, doc: string): PropertyDe
         });
       }
       return { host: m[1] === '' ? '0.0.0.0' : m[1].replace(/^\[|\]$/g, ''), port };
+    },
+  };
+}
+
+/** A comma-separated list of HOST:PORT (a scheme:// prefix allowed), none of them port 0. */
+function hostPortListProp(name: string, doc: string): PropertyDef<HostPort[]> {
+  const one = hostPortProp(name, null, doc);
+  return {
+    name,
+    type: 'string',
+    default: null,
+    doc,
+    parse: (raw) => {
+      const list = raw.split(',').map((item) => item.trim());
+      try {
+        const parsed = list.map((item) => one.parse(item));
+        if (parsed.every((a) => a.port > 0)) return parsed;
+      } catch {
+        // Reported below with what the list allows.
+      }
+      throw new ConfigInvalidError({
+        field: name,
+        value: raw,
+        allowed:
+          'HOST:PORT, or several separated by commas (a HOST may resolve to several addresses), port 1–65535',
+      });
     },
   };
 }
@@ -244,10 +272,10 @@ const BROKER_PROPS = {
     'An idempotent producer silent this long is forgotten (its sequences are no longer checked).',
     { min: 1 },
   ),
-  controllerAddress: hostPortProp(
+  controllerAddress: hostPortListProp(
     'controller.address',
-    null,
-    "The controller's HOST:PORT (`tributary controller`); unset, the broker runs alone with its own.",
+    "The controller's HOST:PORT (`tributary controller`), or the operator's: several, comma-separated, " +
+      'or a name resolving to several, are tried in turn for the current one; unset, the broker runs alone.',
   ),
   controllerToken: stringProp(
     'controller.token',

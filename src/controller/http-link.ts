@@ -2,7 +2,8 @@
  * The broker's end of the controller HTTP API (docs/adr/0015; the server is ./http-server.ts):
  * registration retried with back-off while the controller is away, the image stream read line by
  * line and applied in order, heartbeats, AlterPartition, controlled shutdown, and the topic
- * administration clients ask any broker for.
+ * administration clients ask any broker for. Every call goes to the controller among the configured
+ * addresses (./controller-finder.ts): the one that answered last, else the next that answers.
  *
  * The data path never waits on this: with the controller away, the broker keeps the image it has;
  * admin calls answer REQUEST_TIMED_OUT (a Kafka error clients retry) within the request timeout.
@@ -13,6 +14,7 @@ import type { Clock, TimerHandle } from '../common/clock.ts';
 import type { Logger } from '../common/logger.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
 import type {
+  AdminError,
   AdminResult,
   AlterPartitionRequest,
   AlterPartitionResult,
@@ -24,10 +26,15 @@ import type {
   TopicAdmin,
 } from './api.ts';
 import { type BrokerEndpoint, isNewer, type MetadataImage, type TopicState } from './image.ts';
-import { fromWireImage, ROUTES, STREAM_KEEPALIVE_MS, type StreamLine } from './http-wire.ts';
+import { ControllerFinder, formatHostPort, HttpStatusError, type LookupAll } from './controller-finder.ts';
+import { openStream, postJson, readStream, type StreamOutcome, type Target } from './http-requests.ts';
+import { fromWireImage, ROUTES, STREAM_KEEPALIVE_MS } from './http-wire.ts';
 
 export interface HttpLinkOptions {
-  address: HostPort;
+  /** `controller.address`: one or more HOST:PORT; a HOST may resolve to several addresses. */
+  addresses: readonly HostPort[];
+  /** Resolves the hosts at each round (tests inject one); `dns.lookup` with `all: true` by default. */
+  lookup?: LookupAll;
   token: string;
   clock: Clock;
   logger: Logger;
@@ -36,6 +43,8 @@ export interface HttpLinkOptions {
   requestTimeoutMs?: number;
   /** A stream silent this long (not even a keep-alive) is taken for dead and opened again. */
   streamIdleTimeoutMs?: number;
+  /** An address that does not accept the connection this fast is passed over for the next. */
+  connectTimeoutMs?: number;
 }
 
 const FIRST_BACKOFF_MS = 100;
@@ -52,17 +61,14 @@ export function nextBackoff(previousMs: number | null): number {
   return previousMs === null ? FIRST_BACKOFF_MS : Math.min(previousMs * 2, MAX_BACKOFF_MS);
 }
 
-/** The controller answered, but not with 200: a fault (bad token, malformed request), not a Kafka error. */
-class HttpStatusError extends Error {
-  readonly status: number;
-  constructor(status: number, body: string) {
-    super(`the controller answered HTTP ${status}: ${body.slice(0, 200)}`);
-    this.status = status;
-  }
-}
-
 /** Answers that say this broker must register again (a new controller, or a newer registration). */
 const REREGISTER = new Set<number>([ErrorCode.STALE_BROKER_EPOCH, ErrorCode.BROKER_ID_NOT_REGISTERED]);
+
+/** A deposed controller's refusal: a newer one is at another address, so the round goes on. */
+function deposedAnswer(answer: unknown): boolean {
+  const a = answer as Partial<AdminError> & { ok?: boolean };
+  return a.ok === false && a.errorCode === ErrorCode.NOT_CONTROLLER;
+}
 
 interface Started {
   self: BrokerEndpoint;
@@ -73,10 +79,10 @@ interface Started {
 
 export class HttpLink implements ControllerLink {
   readonly admin: TopicAdmin;
-  readonly #o: Required<HttpLinkOptions>;
+  readonly #o: Required<Omit<HttpLinkOptions, 'lookup'>>;
   readonly #log: Logger;
   readonly #agent = new http.Agent({ keepAlive: true });
-  readonly #where: string;
+  readonly #finder: ControllerFinder;
   #started: Started | null = null;
   #brokerEpoch: number | null = null;
   #registering: Promise<void> | null = null;
@@ -92,6 +98,8 @@ export class HttpLink implements ControllerLink {
   #heartbeatAgain = false;
   #shutdownWaiters: Array<() => void> = [];
   #stream: http.ClientRequest | null = null;
+  /** Where the open stream goes: it is reopened when the controller is found elsewhere. */
+  #streamAt: HostPort | null = null;
   /** The newest image accepted (handed to the apply chain), to drop any not newer. */
   #latest: MetadataImage | null = null;
   #applying: Promise<void> = Promise.resolve();
@@ -100,13 +108,23 @@ export class HttpLink implements ControllerLink {
   #sleeps = new Set<() => void>();
 
   constructor(o: HttpLinkOptions) {
+    const { lookup, ...rest } = o;
     this.#o = {
-      ...o,
+      ...rest,
       requestTimeoutMs: o.requestTimeoutMs ?? 30_000,
       streamIdleTimeoutMs: o.streamIdleTimeoutMs ?? 3 * STREAM_KEEPALIVE_MS,
+      connectTimeoutMs: o.connectTimeoutMs ?? 2000,
     };
-    this.#where = `${o.address.host}:${o.address.port}`;
-    this.#log = o.logger.child({ controller: this.#where });
+    this.#log = o.logger;
+    this.#finder = new ControllerFinder({
+      addresses: o.addresses,
+      lookup,
+      logger: o.logger,
+      onMove: (to) => {
+        const at = this.#streamAt;
+        if (at && (at.host !== to.host || at.port !== to.port)) this.#stream?.destroy();
+      },
+    });
     this.admin = this.#topicAdmin();
   }
 
@@ -198,7 +216,12 @@ export class HttpLink implements ControllerLink {
           this.#brokerEpoch = r.brokerEpoch;
           s.clusterId = r.clusterId;
           this.#log.info(
-            { brokerEpoch: r.brokerEpoch, clusterId: r.clusterId, controllerEpoch: r.controllerEpoch },
+            {
+              brokerEpoch: r.brokerEpoch,
+              clusterId: r.clusterId,
+              controllerEpoch: r.controllerEpoch,
+              controller: this.#where(),
+            },
             'Registered with the controller',
           );
           return;
@@ -290,7 +313,7 @@ export class HttpLink implements ControllerLink {
       }
       const epoch = this.#brokerEpoch;
       if (epoch === null) continue;
-      const outcome = await this.#readStream(epoch);
+      const outcome = await this.#openAndRead(epoch);
       if (this.#closed) return;
       if (outcome.kind === 'refused') {
         this.#reregister(outcome.reason);
@@ -302,82 +325,40 @@ export class HttpLink implements ControllerLink {
     }
   }
 
-  /** Reads one stream until it ends; never rejects. */
-  #readStream(
-    brokerEpoch: number,
-  ): Promise<
-    { kind: 'ended' | 'failed'; err?: unknown; delivered: boolean } | { kind: 'refused'; reason: string }
-  > {
+  /** Opens the stream at the controller (a round over the addresses), then reads it until it ends; never rejects. */
+  async #openAndRead(brokerEpoch: number): Promise<StreamOutcome> {
     const nodeId = this.#started?.self.nodeId ?? -1;
-    return new Promise((resolve) => {
-      let delivered = false;
-      let settled = false;
-      let idle: TimerHandle | null = null;
-      const finish = (r: Parameters<typeof resolve>[0]): void => {
-        if (settled) return;
-        settled = true;
-        if (idle) this.#o.clock.clearTimeout(idle);
-        if (this.#stream === req) this.#stream = null;
-        req.destroy();
-        resolve(r);
-      };
-      const touch = (): void => {
-        if (idle) this.#o.clock.clearTimeout(idle);
-        idle = this.#o.clock.setTimeout(
-          () => finish({ kind: 'failed', err: new Error('the image stream went silent'), delivered }),
-          this.#o.streamIdleTimeoutMs,
-        );
-      };
-      const req = http.get({
-        host: this.#o.address.host,
-        port: this.#o.address.port,
-        path: ROUTES.images(nodeId, brokerEpoch),
-        headers: { authorization: `Bearer ${this.#o.token}`, accept: 'application/x-ndjson' },
-        agent: this.#agent,
-      });
-      this.#stream = req;
-      touch();
-      req.on('error', (err) => finish({ kind: 'failed', err, delivered }));
-      req.on('close', () => finish({ kind: 'ended', delivered }));
-      req.on('response', (res) => {
-        res.setEncoding('utf8');
-        if (res.statusCode !== 200) {
-          let body = '';
-          res.on('data', (c: string) => (body += c));
-          res.on('end', () =>
-            finish({ kind: 'failed', err: new HttpStatusError(res.statusCode ?? 0, body), delivered }),
-          );
-          return;
-        }
-        let buffered = '';
-        res.on('data', (chunk: string) => {
-          touch();
-          buffered += chunk;
-          for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-            const text = buffered.slice(0, nl);
-            buffered = buffered.slice(nl + 1);
-            let line: StreamLine;
-            try {
-              line = JSON.parse(text) as StreamLine;
-            } catch (err) {
-              finish({ kind: 'failed', err, delivered });
-              return;
-            }
-            if (line.type === 'refused') {
-              finish({ kind: 'refused', reason: line.errorMessage });
-              return;
-            }
-            if (line.type === 'image') {
-              if (!delivered) this.#reachable();
-              delivered = true;
-              this.#accept(fromWireImage(line.image));
-            }
-          }
-        });
-        res.on('error', (err) => finish({ kind: 'failed', err, delivered }));
-        res.on('end', () => finish({ kind: 'ended', delivered }));
-      });
+    let delivered = false;
+    let opened: { req: http.ClientRequest; res: http.IncomingMessage };
+    try {
+      opened = await this.#finder.call((at) =>
+        openStream(this.#target(at), ROUTES.images(nodeId, brokerEpoch), (r) => {
+          this.#stream = r;
+          this.#streamAt = at;
+          // Closed meanwhile: close() destroyed the stream before this one existed.
+          if (this.#closed) r.destroy();
+        }),
+      );
+    } catch (err) {
+      this.#stream = null;
+      this.#streamAt = null;
+      return { kind: 'failed', err, delivered: false };
+    }
+    const { req, res } = opened;
+    const outcome = await readStream(req, res, {
+      clock: this.#o.clock,
+      idleTimeoutMs: this.#o.streamIdleTimeoutMs,
+      onImage: (wire) => {
+        if (!delivered) this.#reachable();
+        delivered = true;
+        this.#accept(fromWireImage(wire));
+      },
     });
+    if (this.#stream === req) {
+      this.#stream = null;
+      this.#streamAt = null;
+    }
+    return outcome;
   }
 
   /** Queues an image for `onImage` if it is newer than every one queued before. */
@@ -401,48 +382,19 @@ export class HttpLink implements ControllerLink {
 
   // Requests
 
+  /** A POST to the controller: a round over the addresses, from the one that answered last. */
   #post<T>(path: string, body: unknown, timeoutMs: number): Promise<T> {
-    const payload = JSON.stringify(body);
-    return new Promise<T>((resolve, reject) => {
-      const timer = this.#o.clock.setTimeout(
-        () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      const req = http.request(
-        {
-          host: this.#o.address.host,
-          port: this.#o.address.port,
-          method: 'POST',
-          path,
-          agent: this.#agent,
-          headers: {
-            authorization: `Bearer ${this.#o.token}`,
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(payload),
-          },
-        },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => (text += c));
-          res.on('error', reject);
-          res.on('end', () => {
-            this.#o.clock.clearTimeout(timer);
-            if (res.statusCode !== 200) return reject(new HttpStatusError(res.statusCode ?? 0, text));
-            try {
-              resolve(JSON.parse(text) as T);
-            } catch (err) {
-              reject(err instanceof Error ? err : new Error(String(err)));
-            }
-          });
-        },
-      );
-      req.on('error', (err) => {
-        this.#o.clock.clearTimeout(timer);
-        reject(err);
-      });
-      req.end(payload);
-    });
+    return this.#finder.call((at) => postJson<T>(this.#target(at), path, body, timeoutMs), deposedAnswer);
+  }
+
+  #target(at: HostPort): Target {
+    const o = this.#o;
+    return { at, token: o.token, agent: this.#agent, clock: o.clock, connectTimeoutMs: o.connectTimeoutMs };
+  }
+
+  #where(): string | null {
+    const at = this.#finder.current;
+    return at && formatHostPort(at);
   }
 
   /** An admin call: a Kafka refusal passes through; an unreachable controller becomes REQUEST_TIMED_OUT. */

@@ -28,7 +28,7 @@ async function controller(o: { port?: number; service?: FakeControllerService } 
 function link(port: number, o: { requestTimeoutMs?: number; token?: string } = {}) {
   const logged: Array<Record<string, unknown>> = [];
   const l = new HttpLink({
-    address: { host: '127.0.0.1', port },
+    addresses: [{ host: '127.0.0.1', port }],
     token: o.token ?? TOKEN,
     clock: systemClock,
     logger: createLogger({
