@@ -1,14 +1,16 @@
 /**
  * Our kubeconfig reading against kubectl's (the kubectl built with the control plane): for merged
  * $KUBECONFIG lists, relative file paths, and context overrides, both must pick the same server,
- * CA, namespace and credentials. `kubectl config view --minify --flatten` prints what kubectl
- * resolved, with every file read into its `-data` field. No API server is needed.
+ * CA, namespace and credentials — on our side, what client-node would send with them.
+ * `kubectl config view --minify --flatten` prints what kubectl resolved, with every file read into
+ * its `-data` field. No API server is needed.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { Credentials, type RequestCredentials } from '../../src/operator/runtime/credentials.ts';
 import { loadKubeConfig, type KubeConfig } from '../../src/operator/runtime/kubeconfig.ts';
 import { defaultBinDir } from './harness.ts';
 
@@ -46,26 +48,33 @@ function ours(files: string[], context?: string): KubeConfig {
   return loadKubeConfig({ context }, { env: { KUBECONFIG: files.join(delimiter) }, home: dir });
 }
 
-/** Both readings agree on everything the connection uses. */
-function expectSame(files: string[], context?: string): KubeConfig {
+const base64 = (pem: unknown): string | undefined =>
+  pem === undefined ? undefined : Buffer.from(pem as string | Buffer).toString('base64');
+
+/** Both readings agree on everything the connection uses; ours as sent. */
+async function expectSame(
+  files: string[],
+  context?: string,
+): Promise<{ config: KubeConfig; sent: RequestCredentials }> {
   const k = kubectlView(files, context);
-  const o = ours(files, context);
-  expect(o.contextName).toBe(k['current-context']);
-  expect(o.server).toBe(k.clusters[0].cluster.server);
-  expect(o.ca?.toString('base64')).toBe(k.clusters[0].cluster['certificate-authority-data']);
-  expect(o.namespace).toBe(k.contexts[0].context.namespace);
+  const config = ours(files, context);
+  const sent = await new Credentials(config).forRequest();
+  expect(config.contextName).toBe(k['current-context']);
+  expect(config.server).toBe(k.clusters[0].cluster.server);
+  expect(base64(sent.tls.ca)).toBe(k.clusters[0].cluster['certificate-authority-data']);
+  expect(config.namespace).toBe(k.contexts[0].context.namespace);
   const user = k.users[0]?.user ?? {};
-  expect(o.auth.type === 'token' ? o.auth.token : undefined).toBe(user.token);
-  expect(o.clientCert?.cert.toString('base64')).toBe(user['client-certificate-data']);
-  expect(o.clientCert?.key.toString('base64')).toBe(user['client-key-data']);
-  return o;
+  expect(sent.headers.authorization).toBe(user.token === undefined ? undefined : `Bearer ${user.token}`);
+  expect(base64(sent.tls.cert)).toBe(user['client-certificate-data']);
+  expect(base64(sent.tls.key)).toBe(user['client-key-data']);
+  return { config, sent };
 }
 
 const pem = (label: string, body: string): string =>
   `-----BEGIN ${label}-----\n${Buffer.from(body).toString('base64')}\n-----END ${label}-----\n`;
 
 describe('kubeconfig reading agrees with kubectl', () => {
-  it('merges $KUBECONFIG first-wins, and resolves relative paths against the file naming them', () => {
+  it('merges $KUBECONFIG first-wins, and resolves relative paths against the file naming them', async () => {
     const a = join(dir, 'a');
     const b = join(dir, 'b');
     mkdirSync(join(a, 'certs'), { recursive: true });
@@ -126,21 +135,22 @@ contexts:
     );
     const files = [join(a, 'config'), join(b, 'config')];
 
-    const dev = expectSame(files);
-    expect(dev.contextName).toBe('dev');
-    expect(dev.auth).toEqual({ type: 'token', token: 'token-from-a' });
+    const dev = await expectSame(files);
+    expect(dev.config.contextName).toBe('dev');
+    expect(dev.sent.headers.authorization).toBe('Bearer token-from-a');
 
-    const prod = expectSame(files, 'prod');
-    expect(prod.clientCert?.cert.toString()).toContain('-----BEGIN CERTIFICATE-----');
+    const prod = await expectSame(files, 'prod');
+    expect(String(prod.sent.tls.cert)).toContain('-----BEGIN CERTIFICATE-----');
 
     // A context from b using a's cluster: the CA path is still relative to a.
-    const mixed = expectSame(files, 'mixed');
-    expect(mixed.server).toBe('https://127.0.0.1:6443');
+    const mixed = await expectSame(files, 'mixed');
+    expect(mixed.config.server).toBe('https://127.0.0.1:6443');
 
     // Reversed order: b's current context and b's entries win.
-    const reversed = expectSame([...files].reverse());
-    expect(reversed.contextName).toBe('prod');
-    expect(expectSame([...files].reverse(), 'dev').auth).toEqual({ type: 'token', token: 'token-from-b' });
+    const reversed = await expectSame([...files].reverse());
+    expect(reversed.config.contextName).toBe('prod');
+    const devReversed = await expectSame([...files].reverse(), 'dev');
+    expect(devReversed.sent.headers.authorization).toBe('Bearer token-from-b');
   });
 
   it('refuses a file path and a -data field for the same thing, as kubectl does', () => {

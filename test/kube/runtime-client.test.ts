@@ -1,18 +1,18 @@
 /**
- * The runtime's own Kubernetes client against a real kube-apiserver: every way a kubeconfig (or a
- * pod's service account) proves who we are — bearer token, client certificate, token file, exec
- * plugin, impersonation — how it verifies the server, and its watches.
+ * The runtime's Kubernetes client (our connections, client-node's credentials) against a real
+ * kube-apiserver: every way a kubeconfig (or a pod's service account) proves who we are — bearer
+ * token, client certificate, token file, exec plugin, impersonation — how it verifies the server,
+ * and its watches.
  *
  * Who the server took us for is asked of the server itself (a SelfSubjectReview), so a test passes
  * only if the credential it sets up is the one that was sent.
  */
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfigMap, NamespaceList } from 'kubernetes-types/core/v1.js';
 import type { Status } from 'kubernetes-types/meta/v1.js';
-import { FakeClock } from '../../src/common/clock.ts';
 import { KubeApiError } from '../../src/operator/runtime/api-errors.ts';
 import {
   KubeClient,
@@ -112,12 +112,26 @@ const clientCertificate = (dir: string): IssuedCertificate =>
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 
+/** Every timer jest can fake but Date. */
+const NOT_DATE = [
+  'hrtime',
+  'nextTick',
+  'performance',
+  'queueMicrotask',
+  'setImmediate',
+  'clearImmediate',
+  'setInterval',
+  'clearInterval',
+  'setTimeout',
+  'clearTimeout',
+] as const;
+
 // --- tests -------------------------------------------------------------------------------------
 
 describe('runtime client > bearer token', () => {
   it("lists namespaces with the token of the harness's kubeconfig", async () => {
     const client = fromFile(plane().kubeconfigPath);
-    expect(client.config.auth.type).toBe('token');
+    expect(client.config.kc.getCurrentUser()?.token).toBe(plane().token);
     expect(await namespaceNames(client)).toEqual(expect.arrayContaining(['default', 'kube-system']));
     expect((await whoAmI(client)).username).toBe('tributary-admin');
   });
@@ -144,7 +158,7 @@ describe('runtime client > client certificate', () => {
       'client-key-data': b64(key),
     });
     const client = fromFile(path);
-    expect(client.config.auth.type).toBe('none');
+    expect(client.config.kc.getCurrentUser()?.token).toBeUndefined();
     expect(await namespaceNames(client)).toContain('default');
     const me = await whoAmI(client);
     expect(me.username).toBe('tributary-cert-user');
@@ -171,7 +185,10 @@ describe('runtime client > token file', () => {
     const dir = scratch();
     writeFileSync(join(dir, 'token'), `${plane().token}\n`);
     const client = fromFile(writeKubeconfig(dir, trustedCluster(), { tokenFile: 'token' }));
-    expect(client.config.auth).toEqual({ type: 'tokenFile', path: join(dir, 'token') });
+    expect(client.config.kc.getCurrentUser()?.authProvider).toEqual({
+      name: 'tokenFile',
+      config: { tokenFile: join(dir, 'token') },
+    });
     expect((await whoAmI(client)).username).toBe('tributary-admin');
   });
 
@@ -188,9 +205,8 @@ describe('runtime client > token file', () => {
   it('reads a rotated token again when the server refuses the one it had', async () => {
     const dir = scratch();
     writeFileSync(join(dir, 'token'), 'revoked-token\n');
-    const client = fromFile(writeKubeconfig(dir, trustedCluster(), { tokenFile: 'token' }), {
-      clock: new FakeClock(), // no time passes: only the 401 can make it read the file again
-    });
+    // Well within the minute the file is kept for: only the 401 can make it read the file again.
+    const client = fromFile(writeKubeconfig(dir, trustedCluster(), { tokenFile: 'token' }));
     expect(await rejection(namespaceNames(client))).toMatchObject({ status: 401 });
 
     writeFileSync(join(dir, 'token'), `${plane().token}\n`);
@@ -210,15 +226,20 @@ describe('runtime client > token file', () => {
 
     const dir = scratch();
     writeFileSync(join(dir, 'token'), plane().token);
-    const clock = new FakeClock();
-    const client = fromFile(writeKubeconfig(dir, trustedCluster(), { tokenFile: 'token' }), { clock });
-    expect((await whoAmI(client)).username).toBe('tributary-admin');
+    // client-node times the minute with Date: only Date is faked, so sockets and timers run as ever.
+    jest.useFakeTimers({ doNotFake: [...NOT_DATE] });
+    try {
+      const client = fromFile(writeKubeconfig(dir, trustedCluster(), { tokenFile: 'token' }));
+      expect((await whoAmI(client)).username).toBe('tributary-admin');
 
-    writeFileSync(join(dir, 'token'), robotToken); // as the kubelet rotates a projected token
-    clock.advance(59_999);
-    expect((await whoAmI(client)).username).toBe('tributary-admin');
-    clock.advance(1);
-    expect((await whoAmI(client)).username).toBe(`system:serviceaccount:${ns}:robot`);
+      writeFileSync(join(dir, 'token'), robotToken); // as the kubelet rotates a projected token
+      jest.setSystemTime(Date.now() + 59_000);
+      expect((await whoAmI(client)).username).toBe('tributary-admin');
+      jest.setSystemTime(Date.now() + 2_000);
+      expect((await whoAmI(client)).username).toBe(`system:serviceaccount:${ns}:robot`);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });
 

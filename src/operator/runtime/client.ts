@@ -1,12 +1,14 @@
 /**
- * The connection to the API server: JSON requests and watches, authenticated as the
- * {@link KubeConfig} says, over Node's own HTTP client.
+ * The connection to the API server: JSON requests and watches over Node's own HTTP client,
+ * authenticated by @kubernetes/client-node as the {@link KubeConfig} says.
  *
  * Requests send and return plain JSON, as `kubernetes-types` describes it; one generic path serves
- * every kind alike, built-in or custom. Connections are kept alive in one pool per client (a new
- * client certificate from an exec plugin starts a new pool). A 401 with credentials that can be
- * refreshed (a token file, an exec plugin) refreshes them and retries once. Why this is not
- * @kubernetes/client-node: docs/adr/0014.
+ * every kind alike, built-in or custom. client-node gives each request its credentials (see
+ * credentials.ts); the connections are ours: one keep-alive pool per client (a new one only when the
+ * TLS settings change, as when an exec plugin hands out a new client certificate), where client-node
+ * would open a new pool for each request, and watches streamed line by line with an idle timeout.
+ * A 401 with credentials that can be refreshed (a token file, an exec plugin) refreshes them and
+ * retries once. Why: docs/adr/0017.
  */
 
 import {
@@ -18,7 +20,7 @@ import {
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Status } from 'kubernetes-types/meta/v1.js';
 import { KubeApiError } from './api-errors.ts';
-import { Credentials, type ClientCert, type CredentialsOptions } from './credentials.ts';
+import { Credentials, sameTls, type TlsSettings } from './credentials.ts';
 import type { KubeConfig } from './kubeconfig.ts';
 
 export { loadKubeConfig, type KubeConfig, type KubeConfigSource } from './kubeconfig.ts';
@@ -47,7 +49,7 @@ export interface RawWatchEvent {
   readonly object: unknown;
 }
 
-export interface KubeClientOptions extends CredentialsOptions {
+export interface KubeClientOptions {
   /** Default per-request timeout (30 s): a request to an API server that stopped answering must end. */
   readonly requestTimeoutMs?: number;
   /**
@@ -63,11 +65,11 @@ export class KubeClient {
   readonly #server: URL;
   readonly #requestTimeoutMs: number;
   readonly #watchIdleTimeoutMs: number;
-  #pool: { agent: HttpAgent; cert: ClientCert | undefined } | undefined;
+  #pool: { agent: HttpAgent; tls: TlsSettings } | undefined;
 
   constructor(config: KubeConfig, options: KubeClientOptions = {}) {
     this.config = config;
-    this.#credentials = new Credentials(config, options);
+    this.#credentials = new Credentials(config);
     this.#server = new URL(config.server);
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.#watchIdleTimeoutMs = options.watchIdleTimeoutMs ?? 30_000;
@@ -232,20 +234,18 @@ export class KubeClient {
   ): Promise<IncomingMessage> {
     const url = new URL(path, this.#server);
     for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const headers: OutgoingHttpHeaders = {
-      accept: 'application/json',
-      ...(await this.#credentials.headers()),
-    };
+    const credentials = await this.#credentials.forRequest();
+    const headers: OutgoingHttpHeaders = { accept: 'application/json', ...credentials.headers };
     if (body !== undefined) {
       headers['content-type'] = contentType ?? 'application/json';
       headers['content-length'] = Buffer.byteLength(body);
     }
-    const agent = await this.#agent();
+    const agent = this.#agent(credentials.tls);
     const https = url.protocol === 'https:';
     return new Promise((resolvePromise, reject) => {
       const req = (https ? httpsRequest : httpRequest)(
         url,
-        { method, headers, agent, signal },
+        { method, headers, auth: credentials.auth, agent, signal },
         resolvePromise,
       );
       req.on('error', reject);
@@ -254,24 +254,14 @@ export class KubeClient {
     });
   }
 
-  /** The connection pool for the current client certificate. */
-  async #agent(): Promise<HttpAgent> {
-    const cert = await this.#credentials.clientCert();
-    if (this.#pool !== undefined && this.#pool.cert === cert) return this.#pool.agent;
+  /** The connection pool for these TLS settings. */
+  #agent(tls: TlsSettings): HttpAgent {
+    if (this.#pool !== undefined && sameTls(this.#pool.tls, tls)) return this.#pool.agent;
     const old = this.#pool?.agent;
     const options = { keepAlive: true, scheduling: 'lifo' as const };
     const agent =
-      this.#server.protocol === 'https:'
-        ? new HttpsAgent({
-            ...options,
-            ca: this.config.ca,
-            cert: cert?.cert,
-            key: cert?.key,
-            rejectUnauthorized: !this.config.insecureSkipTlsVerify,
-            servername: this.config.tlsServerName,
-          })
-        : new HttpAgent(options);
-    this.#pool = { agent, cert };
+      this.#server.protocol === 'https:' ? new HttpsAgent({ ...options, ...tls }) : new HttpAgent(options);
+    this.#pool = { agent, tls };
     // Requests and watches on the old pool end by themselves (timeouts); then let its sockets go.
     if (old !== undefined) setTimeout(() => old.destroy(), 2 * 60_000).unref();
     return agent;

@@ -1,88 +1,91 @@
 /**
- * A {@link KubeConfig}'s credentials as they are sent: the Authorization and impersonation headers
- * of each request and the client certificate of each connection, kept fresh.
+ * A {@link KubeConfig}'s credentials as each request sends them, from @kubernetes/client-node: its
+ * authenticators run exec plugins (keeping a credential until its `expirationTimestamp`), re-read
+ * token files once a minute (projected service-account tokens rotate), and read CA and client
+ * certificate files afresh (so a rotated certificate is picked up). What this adds around them:
  *
- * - A `tokenFile` is re-read once a minute (client-go does the same): projected service-account
- *   tokens are rotated by the kubelet while the pod runs.
- * - An exec plugin runs once and its ExecCredential is kept until its `expirationTimestamp`, or
- *   until the server answers 401 ({@link Credentials.invalidate}); concurrent requests share one run.
+ * - one call at a time: concurrent requests share one, so an exec plugin runs once for all of them;
+ * - {@link Credentials.invalidate} after a 401: client-node has no way to forget a credential it
+ *   cached, so a fresh copy of its configuration is made, whose authenticators start empty;
+ * - impersonation headers client-node does not send (groups, uid, extra), and trimmed header values
+ *   (client-node keeps a token file's trailing newline, which Node refuses in a header).
  */
 
-import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import type { Clock } from '../../common/clock.ts';
-import { systemClock } from '../../common/clock.ts';
-import { KubeConfigError, type ExecConfig, type KubeConfig } from './kubeconfig.ts';
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { RequestOptions } from 'node:https';
+import { KubeConfig as ClientNodeConfig } from '@kubernetes/client-node';
+import { KubeConfigError, type KubeConfig } from './kubeconfig.ts';
 
-const TOKEN_FILE_TTL_MS = 60_000;
-const EXEC_TIMEOUT_MS = 60_000;
-
-export interface ClientCert {
-  readonly cert: Buffer;
-  readonly key: Buffer;
+/** What a connection is made with; a change of any of it needs a new connection pool. */
+export interface TlsSettings {
+  readonly ca?: RequestOptions['ca'];
+  readonly cert?: RequestOptions['cert'];
+  readonly key?: RequestOptions['key'];
+  readonly rejectUnauthorized?: boolean;
+  readonly servername?: string;
 }
 
-/** What one run of an exec plugin gave. */
-export interface ExecCredential {
-  readonly token?: string;
-  readonly clientCert?: ClientCert;
-  /** Epoch ms; undefined when the plugin gave no expiry (kept until a 401). */
-  readonly expiresAt?: number;
-}
-
-/** Runs an exec plugin; replaceable in unit tests. */
-export type ExecRunner = (exec: ExecConfig, info: string) => Promise<string>;
-
-export interface CredentialsOptions {
-  readonly clock?: Clock;
-  readonly runExec?: ExecRunner;
+export interface RequestCredentials {
+  /** Authorization and Impersonate-* headers, lower-case. */
+  readonly headers: OutgoingHttpHeaders;
+  /** `user:password` for basic auth, as Node's request option `auth`. */
+  readonly auth?: string;
+  readonly tls: TlsSettings;
 }
 
 export class Credentials {
   readonly #config: KubeConfig;
-  readonly #clock: Clock;
-  readonly #runExec: ExecRunner;
-  #fileToken: { token: string; readAt: number } | undefined;
-  #exec: { credential: ExecCredential } | undefined;
-  #execRun: Promise<ExecCredential> | undefined;
+  #kc: ClientNodeConfig;
+  #pending: Promise<RequestCredentials> | undefined;
 
-  constructor(config: KubeConfig, options: CredentialsOptions = {}) {
+  constructor(config: KubeConfig) {
     this.#config = config;
-    this.#clock = options.clock ?? systemClock;
-    this.#runExec = options.runExec ?? runExecPlugin;
+    this.#kc = config.kc;
   }
 
-  /** True when a 401 may be cured by fetching credentials again (a rotated file, an expired plugin token). */
+  /** True when a 401 may be cured by fetching credentials again (a rotated token file, an expired plugin token). */
   get refreshable(): boolean {
-    return this.#config.auth.type === 'tokenFile' || this.#config.auth.type === 'exec';
+    const user = this.#kc.getCurrentUser();
+    return Boolean(user?.exec || user?.authProvider);
   }
 
-  /** Headers for the next request: Authorization and Impersonate-*. */
-  async headers(): Promise<Record<string, string | string[]>> {
-    const headers: Record<string, string | string[]> = {};
-    const auth = this.#config.auth;
-    switch (auth.type) {
-      case 'token':
-        headers.authorization = `Bearer ${auth.token}`;
-        break;
-      case 'tokenFile':
-        headers.authorization = `Bearer ${await this.#readTokenFile(auth.path)}`;
-        break;
-      case 'basic':
-        headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
-        break;
-      case 'exec': {
-        const credential = await this.#execCredential(auth.exec);
-        if (credential.token) headers.authorization = `Bearer ${credential.token}`;
-        break;
-      }
-      case 'none':
-        break;
+  /** Headers and TLS settings for the next request. */
+  forRequest(): Promise<RequestCredentials> {
+    if (this.#pending === undefined) {
+      const pending: Promise<RequestCredentials> = this.#apply(this.#kc).finally(() => {
+        if (this.#pending === pending) this.#pending = undefined;
+      });
+      this.#pending = pending;
+    }
+    return this.#pending;
+  }
+
+  /** Forgets cached credentials after the server refused them. */
+  invalidate(): void {
+    const kc = new ClientNodeConfig();
+    kc.loadFromOptions({
+      clusters: this.#kc.getClusters(),
+      users: this.#kc.getUsers(),
+      contexts: this.#kc.getContexts(),
+      currentContext: this.#kc.getCurrentContext(),
+    });
+    this.#kc = kc;
+    this.#pending = undefined; // a call in flight may still carry the refused credential
+  }
+
+  async #apply(kc: ClientNodeConfig): Promise<RequestCredentials> {
+    const opts: RequestOptions = {};
+    try {
+      await kc.applyToHTTPSOptions(opts);
+    } catch (err) {
+      throw new KubeConfigError(this.#failure(err));
+    }
+    const headers: OutgoingHttpHeaders = {};
+    for (const [name, value] of Object.entries(opts.headers ?? {})) {
+      if (value !== undefined) headers[name.toLowerCase()] = typeof value === 'string' ? value.trim() : value;
     }
     const imp = this.#config.impersonate;
     if (imp !== undefined) {
-      if (imp.user) headers['impersonate-user'] = imp.user;
       if (imp.groups.length > 0) headers['impersonate-group'] = [...imp.groups];
       if (imp.uid) headers['impersonate-uid'] = imp.uid;
       for (const [key, values] of Object.entries(imp.extra)) {
@@ -91,146 +94,56 @@ export class Credentials {
         if (values.length > 0) headers[`impersonate-extra-${encodeURIComponent(key)}`] = [...values];
       }
     }
-    return headers;
-  }
-
-  /** The client certificate for new connections: the kubeconfig's, or one an exec plugin gave. */
-  async clientCert(): Promise<ClientCert | undefined> {
-    if (this.#config.clientCert !== undefined) return this.#config.clientCert;
-    const auth = this.#config.auth;
-    if (auth.type === 'exec') return (await this.#execCredential(auth.exec)).clientCert;
-    return undefined;
-  }
-
-  /** Forgets cached credentials after the server refused them. */
-  invalidate(): void {
-    this.#fileToken = undefined;
-    this.#exec = undefined;
-  }
-
-  async #readTokenFile(path: string): Promise<string> {
-    const now = this.#clock.now();
-    if (this.#fileToken !== undefined && now - this.#fileToken.readAt < TOKEN_FILE_TTL_MS) {
-      return this.#fileToken.token;
-    }
-    let token: string;
-    try {
-      token = (await readFile(path, 'utf8')).trim();
-    } catch (err) {
-      // A token we read before beats none: the kubelet replaces the file by renaming, never leaves it missing.
-      if (this.#fileToken !== undefined) return this.#fileToken.token;
-      throw new KubeConfigError(`cannot read the token file ${path}: ${(err as Error).message}`);
-    }
-    this.#fileToken = { token, readAt: now };
-    return token;
-  }
-
-  async #execCredential(exec: ExecConfig): Promise<ExecCredential> {
-    const cached = this.#exec?.credential;
-    if (cached !== undefined && (cached.expiresAt === undefined || this.#clock.now() < cached.expiresAt)) {
-      return cached;
-    }
-    this.#execRun ??= (async () => {
-      try {
-        const credential = parseExecCredential(await this.#runExec(exec, execInfo(exec, this.#config)), exec);
-        this.#exec = { credential };
-        return credential;
-      } finally {
-        this.#execRun = undefined;
-      }
-    })();
-    return this.#execRun;
-  }
-}
-
-/** KUBERNETES_EXEC_INFO: what the plugin is told about this call. */
-function execInfo(exec: ExecConfig, config: KubeConfig): string {
-  const spec: Record<string, unknown> = { interactive: false };
-  if (exec.provideClusterInfo) {
-    spec.cluster = {
-      server: config.server,
-      'certificate-authority-data': config.ca?.toString('base64'),
-      'insecure-skip-tls-verify': config.insecureSkipTlsVerify || undefined,
-      'tls-server-name': config.tlsServerName,
+    return {
+      headers,
+      auth: typeof opts.auth === 'string' ? opts.auth : undefined,
+      tls: {
+        ca: opts.ca,
+        cert: opts.cert,
+        key: opts.key,
+        rejectUnauthorized: opts.rejectUnauthorized,
+        servername: opts.servername,
+      },
     };
   }
-  return JSON.stringify({ apiVersion: exec.apiVersion, kind: 'ExecCredential', spec });
-}
 
-/** Checks and reads the plugin's output (an ExecCredential of the version it was asked for). */
-export function parseExecCredential(stdout: string, exec: ExecConfig): ExecCredential {
-  const what = `exec credential plugin "${exec.command}"`;
-  let doc: unknown;
-  try {
-    doc = JSON.parse(stdout);
-  } catch {
-    throw new KubeConfigError(`${what} did not print JSON: ${stdout.slice(0, 200)}`);
-  }
-  const cred = doc as {
-    apiVersion?: unknown;
-    kind?: unknown;
-    status?: {
-      token?: unknown;
-      clientCertificateData?: unknown;
-      clientKeyData?: unknown;
-      expirationTimestamp?: unknown;
-    };
-  };
-  if (cred.kind !== 'ExecCredential' || cred.apiVersion !== exec.apiVersion) {
-    throw new KubeConfigError(
-      `${what} printed ${String(cred.apiVersion)} ${String(cred.kind)}; expected ${exec.apiVersion} ExecCredential`,
-    );
-  }
-  const status = cred.status ?? {};
-  const token = typeof status.token === 'string' && status.token !== '' ? status.token : undefined;
-  const certData = typeof status.clientCertificateData === 'string' ? status.clientCertificateData : '';
-  const keyData = typeof status.clientKeyData === 'string' ? status.clientKeyData : '';
-  if (Boolean(certData) !== Boolean(keyData)) {
-    throw new KubeConfigError(`${what} gave clientCertificateData or clientKeyData without the other`);
-  }
-  if (token === undefined && !certData) {
-    throw new KubeConfigError(`${what} gave neither a token nor a client certificate`);
-  }
-  let expiresAt: number | undefined;
-  if (status.expirationTimestamp !== undefined) {
-    expiresAt = Date.parse(String(status.expirationTimestamp));
-    if (Number.isNaN(expiresAt)) {
-      throw new KubeConfigError(
-        `${what} gave an expirationTimestamp that is not a time: ${String(status.expirationTimestamp)}`,
-      );
+  #failure(err: unknown): string {
+    const said = err instanceof Error ? err.message.trim() : String(err);
+    const user = this.#kc.getCurrentUser();
+    const command = (user?.exec as { command?: unknown } | undefined)?.command;
+    if (typeof command === 'string') {
+      return `exec credential plugin "${command}" failed${said ? `: ${said.slice(0, 500)}` : ''}`;
     }
+    return `cannot get the credentials of user "${user?.name ?? ''}" (${this.#config.source}): ${said}`;
   }
-  return {
-    token,
-    clientCert: certData ? { cert: Buffer.from(certData), key: Buffer.from(keyData) } : undefined,
-    expiresAt,
-  };
 }
 
-/** Runs the plugin as client-go does: its env on top of ours, KUBERNETES_EXEC_INFO, no stdin. */
-function runExecPlugin(exec: ExecConfig, info: string): Promise<string> {
-  const command = exec.command.includes('/') ? resolve(exec.baseDir, exec.command) : exec.command;
-  return new Promise((resolvePromise, reject) => {
-    execFile(
-      command,
-      [...exec.args],
-      {
-        env: { ...process.env, ...exec.env, KUBERNETES_EXEC_INFO: info },
-        timeout: EXEC_TIMEOUT_MS,
-        maxBuffer: 1024 * 1024,
-      },
-      (err, stdout, stderr) => {
-        if (err) {
-          const said = String(stderr).trim().slice(0, 500);
-          reject(
-            new KubeConfigError(
-              `exec credential plugin "${exec.command}" failed: ${err.message}${said ? `: ${said}` : ''}`,
-            ),
-          );
-        } else {
-          resolvePromise(String(stdout));
-        }
-      },
+/** Whether two sets of TLS settings would make the same connections. */
+export function sameTls(a: TlsSettings, b: TlsSettings): boolean {
+  return (
+    a.rejectUnauthorized === b.rejectUnauthorized &&
+    a.servername === b.servername &&
+    sameBytes(a.ca, b.ca) &&
+    sameBytes(a.cert, b.cert) &&
+    sameBytes(a.key, b.key)
+  );
+}
+
+type Pem = RequestOptions['ca'] | RequestOptions['key'];
+
+function sameBytes(a: Pem, b: Pem): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined) return false;
+  return bytes(a).equals(bytes(b));
+}
+
+function bytes(v: NonNullable<Pem>): Buffer {
+  if (typeof v === 'string') return Buffer.from(v);
+  if (Buffer.isBuffer(v)) return v;
+  if (Array.isArray(v)) {
+    return Buffer.concat(
+      v.map((x) => (typeof x === 'string' ? Buffer.from(x) : Buffer.isBuffer(x) ? x : Buffer.from(x.pem))),
     );
-  });
+  }
+  return Buffer.from(v as Uint8Array);
 }

@@ -4,14 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { FakeClock } from '../../../../src/common/clock.ts';
 import { KubeApiError } from '../../../../src/operator/runtime/api-errors.ts';
 import {
   KubeClient,
   type KubeClientOptions,
   type RawWatchEvent,
 } from '../../../../src/operator/runtime/client.ts';
-import type { UserAuth } from '../../../../src/operator/runtime/kubeconfig.ts';
+import { parseKubeConfig } from '../../../../src/operator/runtime/kubeconfig.ts';
 
 /** One request as the test API server saw it; `res` is still open for the test to answer. */
 interface Call {
@@ -20,6 +19,8 @@ interface Call {
   readonly headers: IncomingHttpHeaders;
   readonly body: string;
   readonly res: ServerResponse;
+  /** The client's end of the connection, so tests can tell kept-alive connections apart. */
+  readonly remotePort: number | undefined;
   /** Resolves when the response is closed: answered, or the client went away. */
   readonly closed: Promise<void>;
 }
@@ -48,6 +49,7 @@ beforeEach(async () => {
         headers: req.headers,
         body: Buffer.concat(chunks).toString('utf8'),
         res,
+        remotePort: req.socket.remotePort,
         closed,
       };
       calls.push(call);
@@ -65,20 +67,18 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function connect(
-  auth: UserAuth = { type: 'token', token: 'static' },
-  options: KubeClientOptions = {},
-): KubeClient {
-  client = new KubeClient(
-    {
-      server: `http://127.0.0.1:${port}`,
-      insecureSkipTlsVerify: false,
-      auth,
-      contextName: 'test',
-      source: 'test',
-    },
-    options,
-  );
+/** A client of the test server, as the kubeconfig user `user` (a kubeconfig's `user` mapping). */
+function connect(user: object = { token: 'static' }, options: KubeClientOptions = {}): KubeClient {
+  const kubeconfig = {
+    'current-context': 'test',
+    // Plain HTTP is allowed only with insecure-skip-tls-verify (client-node's rule).
+    clusters: [
+      { name: 'c', cluster: { server: `http://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true } },
+    ],
+    users: [{ name: 'u', user }],
+    contexts: [{ name: 'test', context: { cluster: 'c', user: 'u' } }],
+  };
+  client = new KubeClient(parseKubeConfig(JSON.stringify(kubeconfig), join(dir, 'config')), options);
   return client;
 }
 
@@ -134,6 +134,23 @@ describe('kube client > request', () => {
     expect(calls[1].body).toBe('');
   });
 
+  it('sends a user name and password as basic auth', async () => {
+    answer = (call) => json(call.res, 200, {});
+    await connect({ username: 'admin', password: 'p:ss' }).request({ method: 'GET', path: '/api' });
+    expect(calls[0].headers.authorization).toBe(`Basic ${Buffer.from('admin:p:ss').toString('base64')}`);
+  });
+
+  it('keeps the connection alive for the next request', async () => {
+    answer = (call) => json(call.res, 200, {});
+    const c = connect();
+    await c.request({ method: 'GET', path: '/api' });
+    await c.request({ method: 'GET', path: '/api' });
+    await Promise.all([c.request({ method: 'GET', path: '/a' }), c.request({ method: 'GET', path: '/b' })]);
+    expect(calls[1].remotePort).toBe(calls[0].remotePort);
+    // Two at once need two connections; the first is reused for one of them.
+    expect(new Set(calls.map((call) => call.remotePort)).size).toBe(2);
+  });
+
   it('resolves with undefined for an empty answer', async () => {
     answer = (call) => call.res.writeHead(200).end();
     expect(await connect().request({ method: 'DELETE', path: '/api/v1/namespaces/kafka' })).toBeUndefined();
@@ -177,8 +194,8 @@ describe('kube client > request', () => {
         json(call.res, 200, { ok: true });
       }
     };
-    // The clock does not move: the new token is read because of the 401, not because a minute passed.
-    const c = connect({ type: 'tokenFile', path: tokenPath }, { clock: new FakeClock(0) });
+    // Well within the minute a token file is kept for: the new token is read because of the 401.
+    const c = connect({ tokenFile: tokenPath });
     expect(await c.request({ method: 'GET', path: '/api' })).toEqual({ ok: true });
     expect(calls.map((call) => call.headers.authorization)).toEqual(['Bearer old', 'Bearer new']);
   });
@@ -187,7 +204,7 @@ describe('kube client > request', () => {
     const tokenPath = join(dir, 'token');
     writeFileSync(tokenPath, 'refused');
     answer = (call) => json(call.res, 401, status(401, 'Unauthorized', 'Unauthorized'));
-    const c = connect({ type: 'tokenFile', path: tokenPath }, { clock: new FakeClock(0) });
+    const c = connect({ tokenFile: tokenPath });
     await expect(c.request({ method: 'GET', path: '/api' })).rejects.toMatchObject({ status: 401 });
     expect(calls).toHaveLength(2);
   });

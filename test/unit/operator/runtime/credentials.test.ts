@@ -1,18 +1,15 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+/**
+ * What a kubeconfig's credentials put on each request — headers, basic auth and TLS settings — as
+ * client-node gives them through {@link Credentials}, with real files and real plugin processes.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { FakeClock } from '../../../../src/common/clock.ts';
-import { Credentials, parseExecCredential } from '../../../../src/operator/runtime/credentials.ts';
-import {
-  KubeConfigError,
-  type ExecConfig,
-  type KubeConfig,
-  type UserAuth,
-} from '../../../../src/operator/runtime/kubeconfig.ts';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { Credentials, sameTls } from '../../../../src/operator/runtime/credentials.ts';
+import { KubeConfigError, parseKubeConfig } from '../../../../src/operator/runtime/kubeconfig.ts';
 
 const V1 = 'client.authentication.k8s.io/v1';
-const START = Date.parse('2030-01-01T00:00:00Z');
 
 let dir: string;
 
@@ -21,46 +18,41 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-function configWith(auth: UserAuth, extra: Partial<KubeConfig> = {}): KubeConfig {
-  return {
-    server: 'https://k.example:6443',
-    insecureSkipTlsVerify: false,
-    auth,
-    contextName: 'test',
-    source: 'test',
-    ...extra,
+const base64 = (s: string): string => Buffer.from(s).toString('base64');
+
+/** Credentials for a kubeconfig whose one context joins `cluster` (extra fields) and `user`. */
+function credentialsFor(user: object | undefined, cluster: object = {}): Credentials {
+  const kubeconfig = {
+    'current-context': 'main',
+    clusters: [{ name: 'c', cluster: { server: 'https://k.example:6443', ...cluster } }],
+    users: user === undefined ? [] : [{ name: 'u', user }],
+    contexts: [{ name: 'main', context: { cluster: 'c', ...(user === undefined ? {} : { user: 'u' }) } }],
   };
+  return new Credentials(parseKubeConfig(JSON.stringify(kubeconfig), join(dir, 'config')));
 }
 
 describe('credentials > static', () => {
   it('sends a bearer token', async () => {
-    const creds = new Credentials(configWith({ type: 'token', token: 'abc' }));
-    expect(await creds.headers()).toEqual({ authorization: 'Bearer abc' });
+    const creds = credentialsFor({ token: 'abc' });
+    expect((await creds.forRequest()).headers).toEqual({ authorization: 'Bearer abc' });
     expect(creds.refreshable).toBe(false);
   });
 
-  it('sends basic auth as base64 of user:password', async () => {
-    const creds = new Credentials(configWith({ type: 'basic', username: 'admin', password: 'p:ss' }));
-    expect(await creds.headers()).toEqual({
-      authorization: `Basic ${Buffer.from('admin:p:ss').toString('base64')}`,
-    });
+  it('sends basic auth as user:password', async () => {
+    const sent = await credentialsFor({ username: 'admin', password: 'p:ss' }).forRequest();
+    expect(sent.auth).toBe('admin:p:ss');
+    expect(sent.headers).toEqual({});
   });
 
   it('sends impersonation headers, one value per group and extra, extra keys percent-encoded', async () => {
-    const creds = new Credentials(
-      configWith(
-        { type: 'token', token: 'abc' },
-        {
-          impersonate: {
-            user: 'jane',
-            groups: ['dev', 'ops'],
-            uid: '42',
-            extra: { scopes: ['view', 'edit'], 'acme.com/project': ['x'], empty: [] },
-          },
-        },
-      ),
-    );
-    expect(await creds.headers()).toEqual({
+    const creds = credentialsFor({
+      token: 'abc',
+      as: 'jane',
+      'as-groups': ['dev', 'ops'],
+      'as-uid': '42',
+      'as-user-extra': { scopes: ['view', 'edit'], 'acme.com/project': ['x'], empty: [] },
+    });
+    expect((await creds.forRequest()).headers).toEqual({
       authorization: 'Bearer abc',
       'impersonate-user': 'jane',
       'impersonate-group': ['dev', 'ops'],
@@ -70,66 +62,111 @@ describe('credentials > static', () => {
     });
   });
 
-  it('sends nothing for no credentials, and the kubeconfig client certificate for connections', async () => {
-    const clientCert = { cert: Buffer.from('CERT'), key: Buffer.from('KEY') };
-    const creds = new Credentials(configWith({ type: 'none' }, { clientCert }));
-    expect(await creds.headers()).toEqual({});
-    expect(await creds.clientCert()).toBe(clientCert);
+  it('sends nothing for a context without a user, but still verifies the server with its CA', async () => {
+    const sent = await credentialsFor(undefined, {
+      'certificate-authority-data': base64('CA'),
+      'tls-server-name': 'api.example',
+    }).forRequest();
+    expect(sent.headers).toEqual({});
+    expect(sent.auth).toBeUndefined();
+    expect(String(sent.tls.ca)).toBe('CA');
+    expect(sent.tls.servername).toBe('api.example');
+    expect(sent.tls.rejectUnauthorized).toBeUndefined(); // Node's default: verify
+  });
+
+  it('does not verify the server with insecure-skip-tls-verify', async () => {
+    const sent = await credentialsFor({ token: 't' }, { 'insecure-skip-tls-verify': true }).forRequest();
+    expect(sent.tls.rejectUnauthorized).toBe(false);
+  });
+});
+
+describe('credentials > certificates', () => {
+  it('reads the CA, client certificate and key from files relative to the kubeconfig, or from -data', async () => {
+    writeFileSync(join(dir, 'ca.pem'), 'CA FROM FILE');
+    writeFileSync(join(dir, 'client.crt'), 'CERT FROM FILE');
+    writeFileSync(join(dir, 'client.key'), 'KEY FROM FILE');
+    const fromFiles = await credentialsFor(
+      { 'client-certificate': 'client.crt', 'client-key': join(dir, 'client.key') },
+      { 'certificate-authority': 'ca.pem' },
+    ).forRequest();
+    expect(String(fromFiles.tls.ca)).toBe('CA FROM FILE');
+    expect(String(fromFiles.tls.cert)).toBe('CERT FROM FILE');
+    expect(String(fromFiles.tls.key)).toBe('KEY FROM FILE');
+    expect(fromFiles.headers).toEqual({});
+
+    const fromData = await credentialsFor(
+      { 'client-certificate-data': base64('CERT FROM DATA'), 'client-key': 'client.key' },
+      { 'certificate-authority-data': base64('CA FROM DATA') },
+    ).forRequest();
+    expect(String(fromData.tls.ca)).toBe('CA FROM DATA');
+    expect(String(fromData.tls.cert)).toBe('CERT FROM DATA');
+    expect(String(fromData.tls.key)).toBe('KEY FROM FILE');
+  });
+
+  it('reads certificate files afresh, so a rotated certificate makes new TLS settings', async () => {
+    writeFileSync(join(dir, 'client.crt'), 'FIRST');
+    writeFileSync(join(dir, 'client.key'), 'KEY');
+    const creds = credentialsFor({ 'client-certificate': 'client.crt', 'client-key': 'client.key' });
+    const first = (await creds.forRequest()).tls;
+    expect(sameTls(first, (await creds.forRequest()).tls)).toBe(true);
+    writeFileSync(join(dir, 'client.crt'), 'SECOND');
+    const second = (await creds.forRequest()).tls;
+    expect(String(second.cert)).toBe('SECOND');
+    expect(sameTls(first, second)).toBe(false);
   });
 });
 
 describe('credentials > token file', () => {
-  function tokenFile(token: string): string {
-    const path = join(dir, 'token');
-    writeFileSync(path, token);
-    return path;
-  }
+  const tokenFile = (token: string): void => writeFileSync(join(dir, 'token'), token);
 
-  it('re-reads the file once a minute, not before', async () => {
-    const clock = new FakeClock(START);
-    const creds = new Credentials(configWith({ type: 'tokenFile', path: tokenFile('first\n') }), { clock });
-    expect(await creds.headers()).toEqual({ authorization: 'Bearer first' });
+  it('sends the token without the trailing newline a file usually has', async () => {
+    tokenFile('first\n');
+    const creds = credentialsFor({ tokenFile: 'token' });
+    expect((await creds.forRequest()).headers).toEqual({ authorization: 'Bearer first' });
     expect(creds.refreshable).toBe(true);
+  });
 
-    tokenFile('second\n');
-    clock.advance(59_999);
-    expect(await creds.headers()).toEqual({ authorization: 'Bearer first' });
-    clock.advance(1);
-    expect(await creds.headers()).toEqual({ authorization: 'Bearer second' });
+  it('re-reads the file after a minute, not before', async () => {
+    tokenFile('first');
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate', 'setTimeout'] });
+    try {
+      const creds = credentialsFor({ tokenFile: 'token' });
+      expect((await creds.forRequest()).headers.authorization).toBe('Bearer first');
+      tokenFile('second');
+      jest.setSystemTime(Date.now() + 59_000);
+      expect((await creds.forRequest()).headers.authorization).toBe('Bearer first');
+      jest.setSystemTime(Date.now() + 2_000);
+      expect((await creds.forRequest()).headers.authorization).toBe('Bearer second');
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('re-reads the file at once after invalidate()', async () => {
-    const clock = new FakeClock(START);
-    const creds = new Credentials(configWith({ type: 'tokenFile', path: tokenFile('first') }), { clock });
-    await creds.headers();
+    tokenFile('first');
+    const creds = credentialsFor({ tokenFile: 'token' });
+    await creds.forRequest();
     tokenFile('second');
     creds.invalidate();
-    expect(await creds.headers()).toEqual({ authorization: 'Bearer second' });
+    expect((await creds.forRequest()).headers).toEqual({ authorization: 'Bearer second' });
   });
 
-  it('keeps the last token read when the file vanishes', async () => {
-    const clock = new FakeClock(START);
-    const path = tokenFile('first');
-    const creds = new Credentials(configWith({ type: 'tokenFile', path }), { clock });
-    await creds.headers();
-    unlinkSync(path);
-    clock.advance(120_000);
-    expect(await creds.headers()).toEqual({ authorization: 'Bearer first' });
-  });
-
-  it('fails, naming the file, when it was never readable', async () => {
+  it('fails, naming the file, when it cannot be read', async () => {
     const path = join(dir, 'absent');
-    const creds = new Credentials(configWith({ type: 'tokenFile', path }), { clock: new FakeClock(START) });
-    const err = await creds.headers().catch((e: unknown) => e);
+    const err = await credentialsFor({ tokenFile: path })
+      .forRequest()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KubeConfigError);
-    expect((err as Error).message).toContain(`cannot read the token file ${path}`);
+    expect((err as Error).message).toMatch(/^cannot get the credentials of user "u" \(.*\): /);
+    expect((err as Error).message).toContain(path);
   });
 });
 
 describe('credentials > exec plugin', () => {
   /**
    * A plugin that logs each run (one line appended to `runs`, so concurrent runs all count), records
-   * its arguments and KUBERNETES_EXEC_INFO, and prints a token numbered by its run.
+   * its arguments and KUBERNETES_EXEC_INFO, and prints a token numbered by its run, expiring at
+   * $EXPIRES when that is set.
    */
   const COUNTING_PLUGIN = `#!/bin/sh
 echo run >> "$PLUGIN_DIR/runs"
@@ -140,97 +177,81 @@ if [ -n "$EXPIRES" ]; then expiry=",\\"expirationTimestamp\\":\\"$EXPIRES\\""; e
 printf '{"apiVersion":"${V1}","kind":"ExecCredential","status":{"token":"token-%s"%s}}\\n' "$n" "$expiry"
 `;
 
-  function plugin(name: string, script: string): void {
-    writeFileSync(join(dir, name), script, { mode: 0o755 });
+  function plugin(script: string): void {
+    writeFileSync(join(dir, 'plugin.sh'), script, { mode: 0o755 });
   }
 
-  function execConfig(over: Partial<ExecConfig> = {}): ExecConfig {
-    return {
+  /** A user running ./plugin.sh (next to the kubeconfig) with PLUGIN_DIR and `env` set. */
+  const execUser = (exec: object = {}, env: Record<string, string> = {}): object => ({
+    exec: {
       apiVersion: V1,
       command: './plugin.sh',
-      args: [],
-      env: { PLUGIN_DIR: dir },
-      provideClusterInfo: false,
-      baseDir: dir,
-      ...over,
-    };
-  }
+      env: Object.entries({ PLUGIN_DIR: dir, ...env }).map(([name, value]) => ({ name, value })),
+      ...exec,
+    },
+  });
 
   const runs = (): number =>
     existsSync(join(dir, 'runs')) ? readFileSync(join(dir, 'runs'), 'utf8').trim().split('\n').length : 0;
+  const execInfo = (): unknown => JSON.parse(readFileSync(join(dir, 'info.json'), 'utf8'));
 
   it('runs the plugin with its args, its env and KUBERNETES_EXEC_INFO', async () => {
-    plugin('plugin.sh', COUNTING_PLUGIN);
-    const exec = execConfig({ args: ['get-token', 'with space'], provideClusterInfo: true });
-    const creds = new Credentials(configWith({ type: 'exec', exec }, { ca: Buffer.from('CLUSTER CA') }), {
-      clock: new FakeClock(START),
+    plugin(COUNTING_PLUGIN);
+    const creds = credentialsFor(execUser({ args: ['get-token', 'with space'], provideClusterInfo: true }), {
+      'certificate-authority-data': base64('CLUSTER CA'),
     });
-    expect(await creds.headers()).toEqual({ authorization: 'Bearer token-1' });
+    expect((await creds.forRequest()).headers).toEqual({ authorization: 'Bearer token-1' });
     expect(creds.refreshable).toBe(true);
     expect(readFileSync(join(dir, 'args'), 'utf8')).toBe('get-token\nwith space\n');
-    expect(JSON.parse(readFileSync(join(dir, 'info.json'), 'utf8'))).toEqual({
+    expect(execInfo()).toEqual({
       apiVersion: V1,
       kind: 'ExecCredential',
       spec: {
         interactive: false,
-        cluster: {
-          server: 'https://k.example:6443',
-          'certificate-authority-data': Buffer.from('CLUSTER CA').toString('base64'),
-        },
+        cluster: { server: 'https://k.example:6443', 'certificate-authority-data': base64('CLUSTER CA') },
       },
     });
   });
 
   it('tells the plugin nothing about the cluster unless provideClusterInfo is set', async () => {
-    plugin('plugin.sh', COUNTING_PLUGIN);
-    const creds = new Credentials(configWith({ type: 'exec', exec: execConfig() }), {
-      clock: new FakeClock(START),
-    });
-    await creds.headers();
-    expect(JSON.parse(readFileSync(join(dir, 'info.json'), 'utf8'))).toEqual({
-      apiVersion: V1,
-      kind: 'ExecCredential',
-      spec: { interactive: false },
-    });
+    plugin(COUNTING_PLUGIN);
+    await credentialsFor(execUser()).forRequest();
+    expect(execInfo()).toEqual({ apiVersion: V1, kind: 'ExecCredential', spec: { interactive: false } });
   });
 
-  it('keeps the credential until its expirationTimestamp, then runs the plugin again', async () => {
-    plugin('plugin.sh', COUNTING_PLUGIN);
-    const clock = new FakeClock(START);
-    const exec = execConfig({ env: { PLUGIN_DIR: dir, EXPIRES: '2030-01-01T00:10:00Z' } });
-    const creds = new Credentials(configWith({ type: 'exec', exec }), { clock });
-    expect(await creds.headers()).toEqual({ authorization: 'Bearer token-1' });
-    clock.advance(10 * 60_000 - 1);
-    expect(await creds.headers()).toEqual({ authorization: 'Bearer token-1' });
+  it('keeps a credential until its expirationTimestamp', async () => {
+    plugin(COUNTING_PLUGIN);
+    const creds = credentialsFor(execUser({}, { EXPIRES: new Date(Date.now() + 3_600_000).toISOString() }));
+    expect((await creds.forRequest()).headers.authorization).toBe('Bearer token-1');
+    expect((await creds.forRequest()).headers.authorization).toBe('Bearer token-1');
     expect(runs()).toBe(1);
-    clock.advance(1);
-    expect(await creds.headers()).toEqual({ authorization: 'Bearer token-2' });
-    expect(runs()).toBe(2);
+  });
+
+  it('runs the plugin again for a credential that has expired', async () => {
+    plugin(COUNTING_PLUGIN);
+    const creds = credentialsFor(execUser({}, { EXPIRES: '2000-01-01T00:00:00Z' }));
+    expect((await creds.forRequest()).headers.authorization).toBe('Bearer token-1');
+    expect((await creds.forRequest()).headers.authorization).toBe('Bearer token-2');
   });
 
   it('keeps a credential without expiry until invalidate(), then runs the plugin again', async () => {
-    plugin('plugin.sh', COUNTING_PLUGIN);
-    const clock = new FakeClock(START);
-    const creds = new Credentials(configWith({ type: 'exec', exec: execConfig() }), { clock });
-    await creds.headers();
-    clock.advance(24 * 60 * 60_000);
-    expect(await creds.headers()).toEqual({ authorization: 'Bearer token-1' });
+    plugin(COUNTING_PLUGIN);
+    const creds = credentialsFor(execUser());
+    await creds.forRequest();
+    expect((await creds.forRequest()).headers).toEqual({ authorization: 'Bearer token-1' });
     creds.invalidate();
-    expect(await creds.headers()).toEqual({ authorization: 'Bearer token-2' });
+    expect((await creds.forRequest()).headers).toEqual({ authorization: 'Bearer token-2' });
     expect(runs()).toBe(2);
   });
 
   it('runs the plugin once for concurrent callers', async () => {
-    plugin('plugin.sh', COUNTING_PLUGIN);
-    const creds = new Credentials(configWith({ type: 'exec', exec: execConfig() }), {
-      clock: new FakeClock(START),
-    });
-    const all = await Promise.all([creds.headers(), creds.headers(), creds.clientCert(), creds.headers()]);
-    expect(all).toEqual([
-      { authorization: 'Bearer token-1' },
-      { authorization: 'Bearer token-1' },
-      undefined,
-      { authorization: 'Bearer token-1' },
+    plugin(COUNTING_PLUGIN);
+    const creds = credentialsFor(execUser());
+    const all = await Promise.all([creds.forRequest(), creds.forRequest(), creds.forRequest()]);
+    expect(all.map((sent) => sent.headers.authorization)).toEqual([
+      'Bearer token-1',
+      'Bearer token-1',
+      'Bearer token-1',
     ]);
     expect(runs()).toBe(1);
   });
@@ -238,108 +259,29 @@ printf '{"apiVersion":"${V1}","kind":"ExecCredential","status":{"token":"token-%
   it('gives the client certificate a plugin printed', async () => {
     const status = { clientCertificateData: 'PEM CERT', clientKeyData: 'PEM KEY' };
     writeFileSync(join(dir, 'cred.json'), JSON.stringify({ apiVersion: V1, kind: 'ExecCredential', status }));
-    plugin('plugin.sh', '#!/bin/sh\ncat "$PLUGIN_DIR/cred.json"\n');
-    const creds = new Credentials(configWith({ type: 'exec', exec: execConfig() }), {
-      clock: new FakeClock(START),
-    });
-    const cert = await creds.clientCert();
-    expect(cert?.cert.toString()).toBe('PEM CERT');
-    expect(cert?.key.toString()).toBe('PEM KEY');
-    expect(await creds.headers()).toEqual({});
+    plugin('#!/bin/sh\ncat "$PLUGIN_DIR/cred.json"\n');
+    const sent = await credentialsFor(execUser()).forRequest();
+    expect(String(sent.tls.cert)).toBe('PEM CERT');
+    expect(String(sent.tls.key)).toBe('PEM KEY');
+    expect(sent.headers).toEqual({});
   });
 
   it('fails with what the plugin wrote to stderr when it exits non-zero', async () => {
-    plugin('plugin.sh', '#!/bin/sh\necho "not logged in: run login first" >&2\nexit 1\n');
-    const creds = new Credentials(configWith({ type: 'exec', exec: execConfig() }), {
-      clock: new FakeClock(START),
-    });
-    const err = await creds.headers().catch((e: unknown) => e);
+    plugin('#!/bin/sh\necho "not logged in: run login first" >&2\nexit 1\n');
+    const err = await credentialsFor(execUser())
+      .forRequest()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KubeConfigError);
-    expect((err as Error).message).toMatch(/^exec credential plugin "\.\/plugin\.sh" failed: /);
-    expect((err as Error).message).toContain('not logged in: run login first');
+    expect((err as Error).message).toBe(
+      `exec credential plugin "${join(dir, 'plugin.sh')}" failed: not logged in: run login first`,
+    );
   });
 
   it('runs the plugin again after a failed run', async () => {
-    plugin('plugin.sh', '#!/bin/sh\nexit 3\n');
-    const creds = new Credentials(configWith({ type: 'exec', exec: execConfig() }), {
-      clock: new FakeClock(START),
-    });
-    await expect(creds.headers()).rejects.toThrow(KubeConfigError);
-    plugin('plugin.sh', COUNTING_PLUGIN);
-    expect(await creds.headers()).toEqual({ authorization: 'Bearer token-1' });
-  });
-});
-
-describe('credentials > parseExecCredential', () => {
-  const exec: ExecConfig = {
-    apiVersion: V1,
-    command: 'login',
-    args: [],
-    env: {},
-    provideClusterInfo: false,
-    baseDir: '/',
-  };
-  const print = (doc: object): string => JSON.stringify(doc);
-  const credential = (status: object): string => print({ apiVersion: V1, kind: 'ExecCredential', status });
-
-  it('reads a token, a certificate and an expiry', () => {
-    expect(
-      parseExecCredential(credential({ token: 't', expirationTimestamp: '2030-01-01T00:00:00Z' }), exec),
-    ).toEqual({
-      token: 't',
-      clientCert: undefined,
-      expiresAt: START,
-    });
-    const withCert = parseExecCredential(
-      credential({ clientCertificateData: 'C', clientKeyData: 'K' }),
-      exec,
-    );
-    expect(withCert.token).toBeUndefined();
-    expect(withCert.clientCert?.cert.toString()).toBe('C');
-    expect(withCert.expiresAt).toBeUndefined();
-  });
-
-  it('refuses output that is not JSON', () => {
-    expect(() => parseExecCredential('Please log in', exec)).toThrow(
-      'exec credential plugin "login" did not print JSON: Please log in',
-    );
-  });
-
-  it('refuses another kind or another version than the one asked for', () => {
-    expect(() =>
-      parseExecCredential(print({ apiVersion: V1, kind: 'Status', status: { token: 't' } }), exec),
-    ).toThrow(KubeConfigError);
-    expect(() =>
-      parseExecCredential(
-        print({
-          apiVersion: 'client.authentication.k8s.io/v1beta1',
-          kind: 'ExecCredential',
-          status: { token: 't' },
-        }),
-        exec,
-      ),
-    ).toThrow(`printed client.authentication.k8s.io/v1beta1 ExecCredential; expected ${V1} ExecCredential`);
-  });
-
-  it('refuses a credential with neither a token nor a certificate', () => {
-    expect(() => parseExecCredential(credential({ token: '' }), exec)).toThrow(
-      'gave neither a token nor a client certificate',
-    );
-    expect(() => parseExecCredential(print({ apiVersion: V1, kind: 'ExecCredential' }), exec)).toThrow(
-      KubeConfigError,
-    );
-  });
-
-  it('refuses a certificate without its key, and a key without its certificate', () => {
-    expect(() => parseExecCredential(credential({ token: 't', clientCertificateData: 'C' }), exec)).toThrow(
-      'gave clientCertificateData or clientKeyData without the other',
-    );
-    expect(() => parseExecCredential(credential({ clientKeyData: 'K' }), exec)).toThrow(KubeConfigError);
-  });
-
-  it('refuses an expirationTimestamp that is not a time', () => {
-    expect(() => parseExecCredential(credential({ token: 't', expirationTimestamp: 'soon' }), exec)).toThrow(
-      'gave an expirationTimestamp that is not a time: soon',
-    );
+    plugin('#!/bin/sh\nexit 3\n');
+    const creds = credentialsFor(execUser());
+    await expect(creds.forRequest()).rejects.toThrow(KubeConfigError);
+    plugin(COUNTING_PLUGIN);
+    expect((await creds.forRequest()).headers).toEqual({ authorization: 'Bearer token-1' });
   });
 });

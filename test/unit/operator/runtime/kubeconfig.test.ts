@@ -4,6 +4,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import {
   KubeConfigError,
+  type KubeConfig,
   fromFiles,
   inClusterConfig,
   loadKubeConfig,
@@ -38,6 +39,10 @@ function kubeconfig(cluster: object, user?: object): object {
 }
 
 const base64 = (s: string): string => Buffer.from(s).toString('base64');
+
+/** The cluster and user entries client-node was given. */
+const clusterOf = (config: KubeConfig) => config.kc.getCurrentCluster();
+const userOf = (config: KubeConfig) => config.kc.getCurrentUser();
 
 /** The KubeConfigError `fn` throws (failing the test if it throws nothing or something else). */
 function errorOf(fn: () => unknown): KubeConfigError {
@@ -89,27 +94,22 @@ describe('kubeconfig > contexts', () => {
     const config = fromFiles([path]);
     expect(config).toMatchObject({
       server: 'https://dev.example:6443',
-      insecureSkipTlsVerify: true,
-      auth: { type: 'token', token: 'dev-token' },
       namespace: 'kafka',
       contextName: 'dev',
       source: path,
     });
-    expect(config.ca).toBeUndefined();
-    expect(config.clientCert).toBeUndefined();
+    expect(clusterOf(config)).toMatchObject({ server: 'https://dev.example:6443', skipTLSVerify: true });
+    expect(userOf(config)).toMatchObject({ name: 'dev-user', token: 'dev-token' });
+    expect(config.kc.getContexts()).toHaveLength(1);
     expect(config.impersonate).toBeUndefined();
   });
 
   it('uses the context asked for instead of the current one', () => {
     const path = write('config', TWO_CONTEXTS);
     const config = loadKubeConfig({ kubeconfigPath: path, context: 'prod' }, { env: {} });
-    expect(config).toMatchObject({
-      server: 'https://prod.example:6443',
-      insecureSkipTlsVerify: false,
-      tlsServerName: 'api.prod.example',
-      auth: { type: 'basic', username: 'admin', password: 's3cret' },
-      contextName: 'prod',
-    });
+    expect(config).toMatchObject({ server: 'https://prod.example:6443', contextName: 'prod' });
+    expect(clusterOf(config)).toMatchObject({ skipTLSVerify: false, tlsServerName: 'api.prod.example' });
+    expect(userOf(config)).toMatchObject({ username: 'admin', password: 's3cret' });
     expect(config.namespace).toBeUndefined();
   });
 
@@ -147,10 +147,23 @@ describe('kubeconfig > contexts', () => {
     );
   });
 
-  it('sends no credentials for a context without a user', () => {
-    const config = fromFiles([write('config', kubeconfig({ server: 'http://127.0.0.1:8080' }))]);
-    expect(config.auth).toEqual({ type: 'none' });
-    expect(config.server).toBe('http://127.0.0.1:8080');
+  it('gives client-node an empty user for a context without one', () => {
+    const config = fromFiles([write('config', kubeconfig({ server: 'https://127.0.0.1:6443' }))]);
+    expect(userOf(config)).toEqual({ name: 'anonymous' });
+    expect(config.server).toBe('https://127.0.0.1:6443');
+  });
+
+  it('refuses plain http:// unless insecure-skip-tls-verify allows it', () => {
+    const path = write('a', kubeconfig({ server: 'http://127.0.0.1:8001' }));
+    expect(errorOf(() => fromFiles([path])).message).toBe(
+      `kubeconfig ${path}: cluster "c": server "http://127.0.0.1:8001" is plain HTTP, over which` +
+        ' credentials would travel in the clear; use https://, or set insecure-skip-tls-verify: true to allow it',
+    );
+    const allowed = write(
+      'b',
+      kubeconfig({ server: 'http://127.0.0.1:8001', 'insecure-skip-tls-verify': true }),
+    );
+    expect(fromFiles([allowed]).server).toBe('http://127.0.0.1:8001');
   });
 
   it('refuses a cluster without a server, or with one that is not http(s)', () => {
@@ -198,8 +211,11 @@ describe('kubeconfig > merging $KUBECONFIG', () => {
     expect(config).toMatchObject({
       contextName: 'one',
       server: 'https://first.example',
-      auth: { type: 'tokenFile', path: join(dir, 'first/token') },
       source: [first, second].join(delimiter),
+    });
+    expect(userOf(config)?.authProvider).toEqual({
+      name: 'tokenFile',
+      config: { tokenFile: join(dir, 'first/token') },
     });
     expect(config.namespace).toBeUndefined();
   });
@@ -211,13 +227,9 @@ describe('kubeconfig > merging $KUBECONFIG', () => {
       { env: { KUBECONFIG: [first, second].join(delimiter) }, home: dir },
     );
     // The cluster and its CA come from the second file, the user (same name in both) from the first.
-    expect(config).toMatchObject({
-      contextName: 'two',
-      server: 'https://own.example',
-      namespace: 'b',
-      auth: { type: 'tokenFile', path: join(dir, 'first/token') },
-    });
-    expect(config.ca?.toString()).toBe('CA OF SECOND');
+    expect(config).toMatchObject({ contextName: 'two', server: 'https://own.example', namespace: 'b' });
+    expect(userOf(config)?.authProvider?.config).toEqual({ tokenFile: join(dir, 'first/token') });
+    expect(clusterOf(config)?.caFile).toBe(join(dir, 'second/ca.pem'));
   });
 
   it('skips empty entries in the list', () => {
@@ -242,16 +254,24 @@ describe('kubeconfig > merging $KUBECONFIG', () => {
 });
 
 describe('kubeconfig > TLS and client certificates', () => {
-  it('reads the CA from a file or from -data', () => {
-    write('ca.pem', 'CA FROM FILE');
-    const fromFile = fromFiles([
-      write('a', kubeconfig({ server: 'https://k', 'certificate-authority': 'ca.pem' })),
+  it('gives client-node file paths made absolute against the kubeconfig', () => {
+    write('ca.pem', 'CA');
+    write('client.crt', 'CERT');
+    write('client.key', 'KEY');
+    const config = fromFiles([
+      write(
+        'a',
+        kubeconfig(
+          { server: 'https://k', 'certificate-authority': 'ca.pem' },
+          { 'client-certificate': 'client.crt', 'client-key': join(dir, 'client.key') },
+        ),
+      ),
     ]);
-    expect(fromFile.ca?.toString()).toBe('CA FROM FILE');
-    const fromData = fromFiles([
-      write('b', kubeconfig({ server: 'https://k', 'certificate-authority-data': base64('CA FROM DATA') })),
-    ]);
-    expect(fromData.ca?.toString()).toBe('CA FROM DATA');
+    expect(clusterOf(config)?.caFile).toBe(join(dir, 'ca.pem'));
+    expect(userOf(config)).toMatchObject({
+      certFile: join(dir, 'client.crt'),
+      keyFile: join(dir, 'client.key'),
+    });
   });
 
   it('refuses a CA given both as a file and as -data, as kubectl does', () => {
@@ -273,33 +293,6 @@ describe('kubeconfig > TLS and client certificates', () => {
     const path = write('a', kubeconfig({ server: 'https://k', 'certificate-authority': 'nope.pem' }));
     const err = errorOf(() => fromFiles([path]));
     expect(err.message).toContain(`kubeconfig ${path}: certificate-authority of "c" cannot be read`);
-  });
-
-  it('reads the client certificate and key from files or -data, each on its own', () => {
-    write('client.crt', 'CERT FROM FILE');
-    write('client.key', 'KEY FROM FILE');
-    const cluster = { server: 'https://k' };
-    const fromFile = fromFiles([
-      write(
-        'a',
-        kubeconfig(cluster, { 'client-certificate': 'client.crt', 'client-key': join(dir, 'client.key') }),
-      ),
-    ]);
-    expect(fromFile.clientCert?.cert.toString()).toBe('CERT FROM FILE');
-    expect(fromFile.clientCert?.key.toString()).toBe('KEY FROM FILE');
-    expect(fromFile.auth).toEqual({ type: 'none' });
-
-    const mixed = fromFiles([
-      write(
-        'b',
-        kubeconfig(cluster, {
-          'client-certificate-data': base64('CERT FROM DATA'),
-          'client-key': 'client.key',
-        }),
-      ),
-    ]);
-    expect(mixed.clientCert?.cert.toString()).toBe('CERT FROM DATA');
-    expect(mixed.clientCert?.key.toString()).toBe('KEY FROM FILE');
   });
 
   it('refuses a client certificate given both as a file and as -data', () => {
@@ -354,13 +347,9 @@ describe('kubeconfig > users', () => {
         }),
       ),
     ]);
-    expect(config.impersonate).toEqual({
-      user: 'jane',
-      groups: ['dev', 'ops'],
-      uid: '42',
-      extra: { scopes: ['view'] },
-    });
-    expect(config.auth).toEqual({ type: 'token', token: 't' });
+    // client-node sends `as`; the rest is sent alongside (credentials.ts).
+    expect(userOf(config)).toMatchObject({ impersonateUser: 'jane', token: 't' });
+    expect(config.impersonate).toEqual({ groups: ['dev', 'ops'], uid: '42', extra: { scopes: ['view'] } });
   });
 
   it('refuses as-groups that are not a list of strings', () => {
@@ -375,7 +364,7 @@ describe('kubeconfig > users', () => {
     );
   });
 
-  it('reads an exec plugin: command, args, env, cluster info and where its command is found', () => {
+  it('gives client-node an exec plugin with its command found next to the kubeconfig, and KUBERNETES_EXEC_INFO', () => {
     const path = write('nested/config', {
       ...kubeconfig(cluster),
       users: [
@@ -394,17 +383,31 @@ describe('kubeconfig > users', () => {
       ],
       contexts: [{ name: 'main', context: { cluster: 'c', user: 'u' } }],
     });
-    expect(fromFiles([path]).auth).toEqual({
-      type: 'exec',
-      exec: {
-        apiVersion: 'client.authentication.k8s.io/v1',
-        command: './bin/login',
-        args: ['get-token', '--cluster', 'prod'],
-        env: { REGION: 'eu' },
-        provideClusterInfo: true,
-        baseDir: join(dir, 'nested'),
-      },
+    expect(userOf(fromFiles([path]))?.exec).toEqual({
+      apiVersion: 'client.authentication.k8s.io/v1',
+      command: join(dir, 'nested/bin/login'),
+      args: ['get-token', '--cluster', 'prod'],
+      env: [
+        { name: 'REGION', value: 'eu' },
+        {
+          name: 'KUBERNETES_EXEC_INFO',
+          value: JSON.stringify({
+            apiVersion: 'client.authentication.k8s.io/v1',
+            kind: 'ExecCredential',
+            spec: { interactive: false, cluster: { server: 'https://k' } },
+          }),
+        },
+      ],
+      provideClusterInfo: true,
     });
+  });
+
+  it('leaves a command without a slash to be found on the PATH', () => {
+    const path = write(
+      'a',
+      kubeconfig(cluster, { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'kubelogin' } }),
+    );
+    expect(userOf(fromFiles([path]))?.exec.command).toBe('kubelogin');
   });
 
   it('refuses an exec plugin of version v1alpha1, naming the ones supported', () => {
@@ -475,7 +478,7 @@ describe('kubeconfig > documents', () => {
     write('sub/ca.pem', 'CA');
     const text = JSON.stringify(kubeconfig({ server: 'https://k', 'certificate-authority': 'ca.pem' }));
     const config = parseKubeConfig(text, join(dir, 'sub/config'));
-    expect(config.ca?.toString()).toBe('CA');
+    expect(clusterOf(config)?.caFile).toBe(join(dir, 'sub/ca.pem'));
     expect(config.source).toBe(join(dir, 'sub/config'));
   });
 });
@@ -494,13 +497,12 @@ describe('kubeconfig > in cluster', () => {
     const config = inClusterConfig(env, sa);
     expect(config).toMatchObject({
       server: 'https://10.96.0.1:443',
-      insecureSkipTlsVerify: false,
-      auth: { type: 'tokenFile', path: `${sa}/token` },
       namespace: 'kafka',
       contextName: 'in-cluster',
       source: sa,
     });
-    expect(config.ca?.toString()).toBe('CLUSTER CA');
+    expect(clusterOf(config)).toMatchObject({ caFile: `${sa}/ca.crt`, skipTLSVerify: false });
+    expect(userOf(config)?.authProvider).toEqual({ name: 'tokenFile', config: { tokenFile: `${sa}/token` } });
   });
 
   it('brackets an IPv6 service host', () => {
@@ -512,7 +514,7 @@ describe('kubeconfig > in cluster', () => {
     expect(config.server).toBe('https://[fd00:10:96::1]:443');
     expect(new URL(config.server).hostname).toBe('[fd00:10:96::1]');
     expect(config.namespace).toBeUndefined();
-    expect(config.ca).toBeUndefined();
+    expect(clusterOf(config)?.caFile).toBeUndefined(); // the system's CAs then
   });
 
   it('refuses to run outside a pod', () => {
