@@ -58,8 +58,9 @@ export type ControllerAppOptions = CommonAppOptions &
          * The controller a presented token reaches, asked at every request and at every keep-alive
          * of an image stream (so keep it cheap). It must not leak the token through its timing:
          * look tokens up by their digest (`tokenDigest`) in a Map rather than comparing strings,
-         * since a digest's prefix tells nothing of the token's. When it stops answering the service
-         * that accepted a stream (that controller closed), the stream ends, unreported, and its
+         * since a digest's prefix tells nothing of the token's. It must answer the same service
+         * object for as long as that controller serves: when it stops answering the service that
+         * accepted a stream (another object, a standby, null), the stream ends, unreported, and its
          * broker finds the controller again.
          */
         route: (token: string) => ControllerRoute;
