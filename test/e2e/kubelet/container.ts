@@ -115,7 +115,7 @@ export class ContainerRunner {
 
   #run(): void {
     const o = this.#o;
-    appendFileSync(
+    note(
       o.logFile,
       `--- ${now()} kubelet stand-in: starting ${o.spec.name} (restart ${this.#restartCount}): ${o.argv.join(' ')}\n`,
     );
@@ -136,7 +136,7 @@ export class ContainerRunner {
     this.#everStarted = true;
     const startedAt = now();
     const began = Date.now();
-    child.on('error', (err) => appendFileSync(o.logFile, `--- kubelet stand-in: ${err.message}\n`));
+    child.on('error', (err) => note(o.logFile, `--- kubelet stand-in: ${err.message}\n`));
     child.on('close', (code, signal) => {
       if (child.pid) o.groups.delete(child.pid);
       this.#exited(code, signal, startedAt, Date.now() - began);
@@ -166,7 +166,7 @@ export class ContainerRunner {
         containerID: `process://${this.#child?.pid ?? 0}`,
       },
     };
-    appendFileSync(o.logFile, `--- ${now()} kubelet stand-in: ${o.spec.name} exited (${code ?? signal})\n`);
+    note(o.logFile, `--- ${now()} kubelet stand-in: ${o.spec.name} exited (${code ?? signal})\n`);
     const restart = o.restartPolicy === 'Always' || (o.restartPolicy === 'OnFailure' && exitCode !== 0);
     if (this.#halted || !restart) {
       this.#state = terminated;
@@ -254,11 +254,20 @@ export class ContainerRunner {
 
   /** A failed liveness or startup probe: the container is killed, and restarted per its policy. */
   async #restartAfterProbe(kind: string): Promise<void> {
-    appendFileSync(
+    note(
       this.#o.logFile,
       `--- ${now()} kubelet stand-in: ${kind} probe failed; killing ${this.#o.spec.name}\n`,
     );
     await this.#terminate(this.#o.graceMs);
+  }
+}
+
+/** A line of the stand-in's own in the container's log (none once the test's directory is gone). */
+function note(file: string, line: string): void {
+  try {
+    appendFileSync(file, line);
+  } catch {
+    // The test is over.
   }
 }
 

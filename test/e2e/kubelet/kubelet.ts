@@ -1,7 +1,7 @@
 /**
  * A stand-in for the kubelet, for end-to-end tests on a real control plane (test code, not product):
  * it registers a few Nodes and keeps their Leases, runs every Pod kube-scheduler binds to them as
- * local processes (pod-worker.ts), each pod on a loopback address of its own (127.0.0.x, x ≥ 10),
+ * local processes (pod-worker.ts), each pod on a loopback address of its own (addresses.ts),
  * provisions claims as local directories (provisioner.ts), and can fail a node — kill or freeze its
  * processes and stop heartbeating — and recover it.
  *
@@ -12,6 +12,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pod } from 'kubernetes-types/core/v1.js';
+import { LoopbackAddresses } from './addresses.ts';
 import { Api, type ApiAccess } from './api.ts';
 import type { Executables, Images } from './container-spec.ts';
 import { NodeAgent, type NodeSpec, type NodeTimings } from './node-agent.ts';
@@ -36,9 +37,6 @@ export interface KubeletOptions {
   timings?: Partial<NodeTimings>;
 }
 
-const FIRST_HOST = 10;
-const LAST_HOST = 254;
-
 export class KubeletStandIn {
   readonly #o: KubeletOptions;
   readonly #api: Api;
@@ -46,8 +44,7 @@ export class KubeletStandIn {
   readonly #workers = new Map<string, PodWorker>();
   /** The latest version of each pod bound to one of our nodes, by uid. */
   readonly #pods = new Map<string, Pod>();
-  readonly #ips = new Map<string, string>();
-  #nextHost = FIRST_HOST;
+  readonly #addresses = new LoopbackAddresses();
   readonly #groups: ProcessGroups;
   readonly #abort = new AbortController();
   readonly #read;
@@ -149,8 +146,10 @@ export class KubeletStandIn {
   async stop(): Promise<void> {
     this.#abort.abort();
     for (const n of this.#nodes.values()) n.stop();
+    for (const w of this.#workers.values()) w.halt();
     this.#groups.close();
     this.#workers.clear();
+    this.#addresses.releaseAll();
   }
 
   #changed(pod: Pod): void {
@@ -165,7 +164,7 @@ export class KubeletStandIn {
     }
     if (!node.up || pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return;
     if (this.#abort.signal.aborted) return;
-    const ip = this.#allocateIp(uid);
+    const ip = this.#addresses.take();
     const w = new PodWorker(pod, {
       api: this.#api,
       read: this.#read,
@@ -181,7 +180,7 @@ export class KubeletStandIn {
       onGone: () => {
         this.#workers.delete(uid);
         this.#pods.delete(uid);
-        this.#ips.delete(uid);
+        this.#addresses.release(ip);
       },
     });
     this.#workers.set(uid, w);
@@ -192,20 +191,5 @@ export class KubeletStandIn {
     const uid = pod.metadata?.uid ?? '';
     this.#pods.delete(uid);
     this.#workers.get(uid)?.deleted();
-  }
-
-  /** 127.0.0.x, handed out in turn (so a new pod does not get the address a deleted one just had). */
-  #allocateIp(uid: string): string {
-    const used = new Set(this.#ips.values());
-    for (let i = FIRST_HOST; i <= LAST_HOST; i++) {
-      const host = this.#nextHost;
-      this.#nextHost = host >= LAST_HOST ? FIRST_HOST : host + 1;
-      const ip = `127.0.0.${host}`;
-      if (!used.has(ip)) {
-        this.#ips.set(uid, ip);
-        return ip;
-      }
-    }
-    throw new Error('the kubelet stand-in has no loopback address left (245 pods at once)');
   }
 }

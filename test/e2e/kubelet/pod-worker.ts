@@ -86,6 +86,13 @@ export class PodWorker {
     if (this.#d.node.up) void this.#terminate();
   }
 
+  /** The stand-in is stopping: every process is killed, nothing restarts, nothing is posted. */
+  halt(): void {
+    this.#finished = true;
+    this.#terminating = true;
+    for (const c of this.#containers.values()) c.kill();
+  }
+
   nodeFailed(kind: 'kill' | 'freeze'): void {
     for (const c of this.#containers.values()) {
       if (kind === 'kill') c.kill();

@@ -11,6 +11,7 @@ export class ProcessGroups {
   readonly #pidsFile: string;
   readonly #groups = new Set<number>();
   #watchdog: ChildProcess | undefined;
+  #closed = false;
 
   constructor(pidsFile: string) {
     this.#pidsFile = pidsFile;
@@ -19,6 +20,11 @@ export class ProcessGroups {
   }
 
   add(pid: number): void {
+    if (this.#closed) {
+      // Started as everything was being stopped: it must not outlive the test either.
+      ProcessGroups.signal(pid, 'SIGKILL');
+      return;
+    }
     this.#groups.add(pid);
     this.#write();
   }
@@ -49,11 +55,14 @@ export class ProcessGroups {
 
   close(): void {
     this.killAll();
+    this.#closed = true;
     this.#watchdog?.kill('SIGKILL');
     live.delete(this);
   }
 
   #write(): void {
+    // Processes killed by close() report their exit later, when the directory may be gone.
+    if (this.#closed) return;
     writeFileSync(this.#pidsFile, [...this.#groups].join(' ') + '\n');
     if (this.#watchdog) return;
     const script =
