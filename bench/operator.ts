@@ -7,9 +7,10 @@
  *    existing (seen by watches in this process), one Cluster at a time (each once the previous one's
  *    status is written and its reconciles are done); p50 and p90 over 20 after 3 unmeasured.
  *    Floor: p50 < 200 ms.
- * 2. Memory: the operator process's resident set (VmRSS) once 100 Clusters (and their 600
- *    children) and 1,000 Topics are in its caches and every Cluster has been reconciled.
- *    Floor: RSS < 150 MB.
+ * 2. Memory: the operator process's resident set (VmRSS) once 100 Clusters (and their children)
+ *    and 1,000 Topics are in its caches and every Cluster has been reconciled.
+ *    Floor: RSS < 200 MB (issue 13, with @kubernetes/client-node loaded; Strimzi's operator
+ *    requests 384 Mi by default).
  *
  * The operator runs as `tributary operator` in its own process, with leader election, as the
  * admin, as the Deployment runs it: compiled to JavaScript (here into .cache/bench-operator) with
@@ -60,7 +61,7 @@ const TOPICS = quick ? 200 : 1_000;
 const NAMESPACE = 'bench';
 const MB = 1e6;
 const FLOOR_P50_MS = 200;
-const FLOOR_RSS_MB = 150;
+const FLOOR_RSS_MB = 200;
 
 const PDBS: ResourceType = {
   apiVersion: 'policy/v1',

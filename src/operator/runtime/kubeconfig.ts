@@ -294,7 +294,8 @@ function checkCluster(entry: Entry<Cluster>): Cluster {
   }
   if (optionalString(entry, 'proxy-url')) {
     throw new KubeConfigError(
-      `${where}: proxy-url is not supported; reach the API server directly (or through kubectl proxy)`,
+      `${where}: proxy-url is not supported; reach the API server directly, or through kubectl proxy` +
+        ' (http://, with insecure-skip-tls-verify: true)',
     );
   }
   checkFileOrData(entry, 'certificate-authority');
@@ -306,7 +307,8 @@ function checkUser(entry: Entry<User>, cluster: Cluster): { user: User; imperson
   if (entry.raw['auth-provider'] !== undefined) {
     const provider = (entry.raw['auth-provider'] as { name?: unknown } | null)?.name;
     throw new KubeConfigError(
-      `${where}: auth-provider "${String(provider)}" is not supported (kubectl dropped these plugins);` +
+      `${where}: auth-provider "${String(provider)}" is not supported (kubectl dropped the gcp and azure` +
+        ' ones, and a long-running operator cannot write a refreshed OIDC token back);' +
         ' use an exec credential plugin instead (for OIDC, kubelogin; for GKE, gke-gcloud-auth-plugin;' +
         ' for AKS, kubelogin)',
     );
