@@ -176,4 +176,62 @@ describe('kubelet stand-in', () => {
     });
     expect(back.status?.containerStatuses?.[0]?.restartCount).toBe(1);
   }, 40_000);
+
+  it('restarts a container whose liveness probe fails', async () => {
+    const { cp, kubelet } = cluster();
+    const ns = await namespace(cp, 'live');
+    const probe = { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 1, failureThreshold: 2 };
+    const args = ['--listen', '0.0.0.0:8080', '--unhealthy-after', '1000'];
+    await create(ns, [
+      appPod(ns, 'sick', { args, container: { livenessProbe: probe, startupProbe: probe } }),
+    ]);
+    const pod = await eventually(cluster(), 'sick restarted', async () => {
+      const p = await getPod(cp, ns, 'sick');
+      return (p?.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1 ? p : undefined;
+    });
+    // Stopped with SIGTERM, as the kubelet stops a container that failed its liveness probe.
+    expect(pod.status?.containerStatuses?.[0]?.lastState?.terminated?.exitCode).toBe(0);
+    expect(readFileSync(kubelet.logPath(ns, 'sick', 'app'), 'utf8')).toMatch(
+      /liveness probe failed[\s\S]*received SIGTERM/,
+    );
+  }, 30_000);
+
+  it('freezes a node: its processes stop, it turns NotReady, and they resume on recovery', async () => {
+    const { cp, kubelet } = cluster();
+    const ns = await namespace(cp, 'freeze');
+    const node = 'e2e-node-b';
+    await create(ns, [appPod(ns, 'frozen', { nodeName: node })]);
+    const before = await eventually(cluster(), 'frozen ready', async () => {
+      const p = await getPod(cp, ns, 'frozen');
+      return isReady(p) ? p : undefined;
+    });
+    const pid = kubelet.containerPid(ns, 'frozen')!;
+    const state = (): string => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1][0];
+
+    kubelet.failNode(node, 'freeze');
+    await eventually(cluster(), 'the process stopped', () => state() === 'T', 5_000);
+    expect(await appRequest(before, '/healthz', undefined, 500)).toBeUndefined();
+    await eventually(
+      cluster(),
+      `${node} NotReady`,
+      async () => (await readyCondition(node)) === 'Unknown',
+      20_000,
+    );
+
+    await kubelet.recoverNode(node);
+    expect(state()).not.toBe('T');
+    await eventually(
+      cluster(),
+      'frozen answering',
+      async () => (await appRequest(before, '/healthz', undefined, 1000)) !== undefined,
+      10_000,
+      { namespace: ns, pod: 'frozen' },
+    );
+    const after = await eventually(cluster(), 'frozen ready again', async () => {
+      const p = await getPod(cp, ns, 'frozen');
+      return isReady(p) ? p : undefined;
+    });
+    expect(after.status?.containerStatuses?.[0]?.restartCount).toBe(0);
+    expect(kubelet.containerPid(ns, 'frozen')).toBe(pid);
+  }, 40_000);
 });

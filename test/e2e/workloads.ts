@@ -26,13 +26,17 @@ export function appContainer(args: string[] = ['--listen', `0.0.0.0:${APP_PORT}`
 const appVolume = { name: 'app', hostPath: { path: FIXTURES, type: 'Directory' } };
 
 /** A bare pod of the app on `nodeName` (or wherever kube-scheduler puts it), with `args`. */
-export function appPod(ns: string, name: string, options: { args?: string[]; nodeName?: string } = {}): Pod {
+export function appPod(
+  ns: string,
+  name: string,
+  options: { args?: string[]; nodeName?: string; container?: Partial<Container> } = {},
+): Pod {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, namespace: ns, labels: { app: name } },
     spec: {
-      containers: [appContainer(options.args)],
+      containers: [{ ...appContainer(options.args), ...options.container }],
       volumes: [appVolume],
       terminationGracePeriodSeconds: 5,
       nodeSelector: options.nodeName ? { 'kubernetes.io/hostname': options.nodeName } : undefined,
@@ -165,12 +169,17 @@ export function isReady(pod: Pod | undefined): boolean {
 }
 
 /** A JSON answer from the app in `pod`, on its own address; undefined if it does not answer. */
-export async function appRequest<T>(pod: Pod, path: string, body?: string): Promise<T | undefined> {
+export async function appRequest<T>(
+  pod: Pod,
+  path: string,
+  body?: string,
+  timeoutMs = 5_000,
+): Promise<T | undefined> {
   try {
     const r = await fetch(`http://${pod.status?.podIP}:${APP_PORT}${path}`, {
       method: body === undefined ? 'GET' : 'POST',
       body,
-      signal: AbortSignal.timeout(5_000),
+      signal: AbortSignal.timeout(timeoutMs),
     });
     return (await r.json()) as T;
   } catch {
