@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { LOG_LEVELS, createLogger, type LogLevel, type Logger } from '../common/logger.ts';
+import { buildControllerApp } from '../controller/http-server.ts';
 import { buildOperatorApp } from '../operator/http.ts';
 import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_LEASE_NAME, Operator } from '../operator/operator.ts';
 import { loadKubeConfig } from '../operator/runtime/client.ts';
@@ -15,6 +16,10 @@ import { stopOnSignals } from '../operator/runtime/manager.ts';
 /** Until releases publish an image, the broker image a Deployment should set with --image. */
 export const DEFAULT_BROKER_IMAGE = 'ghcr.io/tributary-dev/tributary:latest';
 const DEFAULT_METRICS_LISTEN = '0.0.0.0:8080';
+const DEFAULT_CONTROLLER_LISTEN = '0.0.0.0:9643';
+/** The headless Service of config/manager: every operator replica's address. */
+const CONTROLLER_SERVICE = 'tributary-operator-controller';
+const DEFAULT_BROKER_SESSION_TIMEOUT_MS = 1500;
 const SERVICE_ACCOUNT_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
 const OPTIONS = {
@@ -23,6 +28,10 @@ const OPTIONS = {
   context: { type: 'string' },
   namespace: { type: 'string', short: 'n', multiple: true },
   'metrics-listen': { type: 'string' },
+  'controller-listen': { type: 'string' },
+  'controller-address': { type: 'string' },
+  'broker-session-timeout': { type: 'string' },
+  'broker-advertise': { type: 'string' },
   'leader-elect': { type: 'boolean', default: true },
   'leader-election-namespace': { type: 'string' },
   'leader-election-name': { type: 'string' },
@@ -40,8 +49,10 @@ const seconds = (ms: number): string => `${ms / 1000}s`;
 export const OPERATOR_USAGE = `tributary operator [--kubeconfig FILE] [--namespace NS]... [flags]
 
 Runs the Kubernetes operator: turns Cluster resources into brokers (StatefulSet, Services, ConfigMap,
-admin Secret, PodDisruptionBudget) and keeps them as the spec says. Two replicas elect one leader on a
-Lease; the other keeps warm caches and takes over when the leader goes. Stops cleanly on SIGTERM.
+admin Secret, PodDisruptionBudget) and keeps them as the spec says, and is the clusters' metadata
+controller: it places partitions, elects leaders and moves leadership when a broker, its pod or its
+node fails. Two replicas elect one leader on a Lease; the other keeps warm caches and takes over when
+the leader goes. Stops cleanly on SIGTERM.
 
 Flags:
   --kubeconfig FILE                 kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, then the
@@ -50,6 +61,12 @@ Flags:
   -n, --namespace NS                watch only this namespace (repeatable, or comma-separated;
                                     default: every namespace)
   --metrics-listen HOST:PORT        /metrics, /healthz, /readyz (default ${DEFAULT_METRICS_LISTEN})
+  --controller-listen HOST:PORT     the metadata controller's API for brokers (default ${DEFAULT_CONTROLLER_LISTEN})
+  --controller-address ADDRESSES    where brokers reach it: HOST:PORT, comma-separated, or a name that
+                                    resolves to every replica (default ${CONTROLLER_SERVICE}.<namespace>.svc.<domain>:<port>)
+  --broker-session-timeout DURATION fence a broker whose heartbeats stop this long (default ${seconds(DEFAULT_BROKER_SESSION_TIMEOUT_MS)})
+  --broker-advertise dns|pod-ip     what brokers advertise to clients: their pod's DNS name (default) or
+                                    its IP, for clusters without DNS for pods
   --no-leader-elect                 do not elect a leader: reconcile at once (one replica only)
   --leader-election-namespace NS    namespace of the Lease (default: the pod's namespace, else default)
   --leader-election-name NAME       name of the Lease (default ${DEFAULT_LEASE_NAME})
@@ -104,6 +121,9 @@ export async function runOperator(args: string[]): Promise<number> {
       image: values.image ?? DEFAULT_BROKER_IMAGE,
       clusterDomain: values['cluster-domain'],
       leaderElection: settings.leaderElection,
+      controllerAddress: settings.controllerAddress,
+      brokerAdvertise: settings.brokerAdvertise,
+      brokerSessionTimeoutMs: settings.brokerSessionTimeoutMs,
       log,
     });
   } catch (err) {
@@ -126,9 +146,26 @@ export async function runOperator(args: string[]): Promise<number> {
     );
     return 1;
   }
+  const controllerApp = buildControllerApp({
+    route: (token) => operator.metadata.route(token),
+    logger: log.child({ component: 'controller-api' }),
+    registry: operator.registry,
+  });
+  try {
+    await controllerApp.listen(settings.controllerListen);
+  } catch (err) {
+    log.error({ err }, 'Could not open the controller listener');
+    console.error(
+      `tributary operator: cannot listen on ${values['controller-listen'] ?? DEFAULT_CONTROLLER_LISTEN}: ${(err as Error).message}`,
+    );
+    await app.close();
+    return 1;
+  }
   log.info(
     {
       metrics: app.listeningOrigin,
+      controllerApi: controllerApp.listeningOrigin,
+      controllerAddress: settings.controllerAddress,
       namespaces: settings.namespaces.length ? settings.namespaces : 'all',
       leaderElection: settings.leaderElection
         ? `${settings.leaderElection.namespace}/${settings.leaderElection.name}`
@@ -163,6 +200,7 @@ export async function runOperator(args: string[]): Promise<number> {
     process.exitCode = 1;
     return undefined;
   });
+  await controllerApp.close();
   await app.close();
   log.info({ signal }, 'Stopped the operator');
   return typeof process.exitCode === 'number' ? process.exitCode : 0;
@@ -176,6 +214,10 @@ function parse(args: string[]) {
 interface Settings {
   namespaces: string[];
   metricsListen: { host: string; port: number };
+  controllerListen: { host: string; port: number };
+  controllerAddress: string;
+  brokerAdvertise: 'dns' | 'pod-ip';
+  brokerSessionTimeoutMs: number;
   leaderElection:
     | {
         namespace: string;
@@ -194,10 +236,31 @@ function settingsFrom(values: ReturnType<typeof parse>): Settings {
     .flatMap((n) => n.split(','))
     .map((n) => n.trim())
     .filter((n) => n !== '');
-  const listen = values['metrics-listen'] ?? DEFAULT_METRICS_LISTEN;
-  const m = /^(\[[0-9a-fA-F:]+\]|[^:\s]*):(\d{1,5})$/.exec(listen);
-  if (!m || Number(m[2]) > 65535) throw new UsageError(`--metrics-listen takes HOST:PORT, got "${listen}"`);
-  const metricsListen = { host: m[1] === '' ? '0.0.0.0' : m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+  const metricsListen = listenAddress('--metrics-listen', values['metrics-listen'] ?? DEFAULT_METRICS_LISTEN);
+  const controllerListen = listenAddress(
+    '--controller-listen',
+    values['controller-listen'] ?? DEFAULT_CONTROLLER_LISTEN,
+  );
+  const domain = values['cluster-domain'] ?? DEFAULT_CLUSTER_DOMAIN;
+  const controllerAddress =
+    values['controller-address'] ??
+    `${CONTROLLER_SERVICE}.${ownNamespace()}.svc.${domain}:${controllerListen.port}`;
+  for (const a of controllerAddress.split(',')) {
+    if (!/^(\[[0-9a-fA-F:]+\]|[^:\s,]+):(\d{1,5})$/.test(a.trim())) {
+      throw new UsageError(
+        `--controller-address takes HOST:PORT, or several separated by commas, got "${controllerAddress}"`,
+      );
+    }
+  }
+  const brokerAdvertise = values['broker-advertise'] ?? 'dns';
+  if (brokerAdvertise !== 'dns' && brokerAdvertise !== 'pod-ip') {
+    throw new UsageError(`--broker-advertise takes dns or pod-ip, got "${brokerAdvertise}"`);
+  }
+  const brokerSessionTimeoutMs = duration(
+    '--broker-session-timeout',
+    values['broker-session-timeout'],
+    DEFAULT_BROKER_SESSION_TIMEOUT_MS,
+  );
 
   const logLevel = (values['log-level'] ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
@@ -238,7 +301,23 @@ function settingsFrom(values: ReturnType<typeof parse>): Settings {
   ) {
     throw new UsageError('leader election needs --retry-period < --renew-deadline < --lease-duration');
   }
-  return { namespaces, metricsListen, leaderElection, logLevel, pretty: format === 'pretty' };
+  return {
+    namespaces,
+    metricsListen,
+    controllerListen,
+    controllerAddress,
+    brokerAdvertise,
+    brokerSessionTimeoutMs,
+    leaderElection,
+    logLevel,
+    pretty: format === 'pretty',
+  };
+}
+
+function listenAddress(flag: string, text: string): { host: string; port: number } {
+  const m = /^(\[[0-9a-fA-F:]+\]|[^:\s]*):(\d{1,5})$/.exec(text);
+  if (!m || Number(m[2]) > 65535) throw new UsageError(`${flag} takes HOST:PORT, got "${text}"`);
+  return { host: m[1] === '' ? '0.0.0.0' : m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) };
 }
 
 /** `500ms`, `15s`, `1m` in milliseconds. */

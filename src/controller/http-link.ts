@@ -47,6 +47,8 @@ export interface HttpLinkOptions {
   connectTimeoutMs?: number;
 }
 
+/** A registration is one small decision and one store write; no answer in this long moves on. */
+const REGISTER_TIMEOUT_MS = 3000;
 const FIRST_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 500;
 
@@ -206,10 +208,12 @@ export class HttpLink implements ControllerLink {
     while (!this.#closed) {
       const req: RegisterRequest = { ...s.self, incarnationId: s.incarnationId, clusterId: s.clusterId };
       try {
+        // Short, as a heartbeat's: a controller replica that stopped (a paused operator) accepts
+        // connections in its kernel but answers nothing, and the next address may be the leader.
         const r = await this.#post<AdminResult<RegisterResponse>>(
           ROUTES.register,
           req,
-          this.#o.requestTimeoutMs,
+          Math.min(this.#o.requestTimeoutMs, REGISTER_TIMEOUT_MS),
         );
         this.#reachable();
         if (r.ok) {

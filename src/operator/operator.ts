@@ -74,6 +74,13 @@ export interface OperatorOptions {
   readonly leaderElection?: LeaderElectionTimings & { readonly namespace: string; readonly name?: string };
   /** This process, in the Lease and in Events: the pod name and a random suffix by default. */
   readonly identity?: string;
+  /**
+   * Where brokers reach this operator's controller API (HOST:PORT, comma-separated, or a name that
+   * resolves to every replica). Absent, each broker runs alone with a controller of its own.
+   */
+  readonly controllerAddress?: string;
+  /** What brokers advertise to clients: pod DNS names (default) or pod IPs. */
+  readonly brokerAdvertise?: 'dns' | 'pod-ip';
   /** A broker whose heartbeats stop this long is fenced by the operator's metadata controller (1500). */
   readonly brokerSessionTimeoutMs?: number;
   /** Reconciles of Clusters at once (2). */
@@ -170,7 +177,12 @@ export class Operator {
       client,
       applier: new Applier({ client, resources: new ResourceMapper(client) }),
       events: new EventRecorder({ client, reportingInstance: this.identity, clock, log }),
-      children: { image: options.image, clusterDomain: options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN },
+      children: {
+        image: options.image,
+        clusterDomain: options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
+        controllerAddress: options.controllerAddress,
+        advertise: options.brokerAdvertise,
+      },
       clock,
     });
     const controller = new Controller({

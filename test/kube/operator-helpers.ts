@@ -193,6 +193,8 @@ export interface OperatorProcess {
   readonly name: string;
   readonly child: ChildProcess;
   readonly metricsUrl: string;
+  /** Its metadata controller's API for brokers (`--controller-listen`), on 127.0.0.1. */
+  readonly controllerAddress: string;
   /** Everything it logged so far. */
   logs(): string;
   /** GET a path of its HTTP server; undefined if it does not answer. */
@@ -223,7 +225,7 @@ export async function spawnOperator(
     nodeFlags?: string[];
   } = {},
 ): Promise<OperatorProcess> {
-  const [port] = await freePorts(1);
+  const [port, controllerPort] = await freePorts(2);
   const logPath = join(cp.dir, `operator-${name}.log`);
   const log = openSync(logPath, 'a');
   let child: ChildProcess;
@@ -238,6 +240,8 @@ export async function spawnOperator(
         kubeconfig,
         '--metrics-listen',
         `127.0.0.1:${port}`,
+        '--controller-listen',
+        `127.0.0.1:${controllerPort}`,
         ...args,
       ],
       { stdio: ['ignore', log, log], env: { ...process.env, POD_NAME: name }, cwd: REPO },
@@ -252,6 +256,7 @@ export async function spawnOperator(
     name,
     child,
     metricsUrl,
+    controllerAddress: `127.0.0.1:${controllerPort}`,
     logs: () => readFileSync(logPath, 'utf8'),
     get: async (path) => {
       try {

@@ -12,13 +12,13 @@
  * Kubernetes tells of failures before heartbeats do: a broker pod being deleted, or the node under
  * it turning NotReady, fences that broker at once (./fencing.ts decides which).
  */
-import { createHash } from 'node:crypto';
 import type { Node, Pod, Secret } from 'kubernetes-types/core/v1.js';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../../common/clock.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { ControllerService } from '../../controller/api.ts';
 import { Controller as MetadataController } from '../../controller/controller.ts';
+import { type ControllerRoute, tokenDigest } from '../../controller/http-server.ts';
 import { API_VERSION, type Cluster } from '../api/index.ts';
 import { ADMIN_TOKEN_KEY, topologyKey } from '../reconcilers/cluster/children.ts';
 import { childLabels, clusterNames, podName } from '../reconcilers/cluster/names.ts';
@@ -30,9 +30,6 @@ import type { Lookup } from '../reconcilers/cluster/reconciler.ts';
 import type { FenceOrder } from './fencing.ts';
 import { controllerSettings } from './settings.ts';
 import { KubeMetadataStore } from './kube-store.ts';
-
-/** What answers a broker's request: its cluster's controller, a standby's refusal, or nobody (401). */
-export type ControllerRoute = { service: ControllerService } | { standby: string } | null;
 
 export interface MetadataHostOptions {
   readonly client: Pick<KubeClient, 'request'>;
@@ -60,8 +57,6 @@ interface Open {
 
 const DEFAULT_SESSION_TIMEOUT_MS = 1500;
 const WAIT_FOR_TOKEN_MS = 1000;
-
-export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
 
 export class MetadataHost {
   /** The queue of Cluster keys to open or close controllers for; runs only while leading. */
@@ -133,14 +128,14 @@ export class MetadataHost {
   }
 
   #tokenKey(token: string): string | undefined {
-    const hash = hashToken(token);
+    const hash = tokenDigest(token);
     const cached = this.#byToken.get(hash);
     if (cached !== undefined) return cached;
     // Tokens of Clusters not reconciled here yet (a standby): look through the cached Secrets.
     for (const cluster of this.#o.caches.clusters.list()) {
       const key = `${cluster.metadata.namespace}/${cluster.metadata.name}`;
       const t = this.#token(key);
-      if (t !== undefined && hashToken(t) === hash) {
+      if (t !== undefined && tokenDigest(t) === hash) {
         this.#byToken.set(hash, key);
         return key;
       }
@@ -174,7 +169,7 @@ export class MetadataHost {
     const token = this.#token(key);
     // The Cluster reconciler creates the token; until the cache shows it, brokers cannot call anyway.
     if (token === undefined) return { requeueAfterMs: WAIT_FOR_TOKEN_MS };
-    this.#byToken.set(hashToken(token), key);
+    this.#byToken.set(tokenDigest(token), key);
     const controller = await MetadataController.open({
       store: new KubeMetadataStore({
         client: this.#o.client,

@@ -57,6 +57,10 @@ describe('tributary operator (command line)', () => {
     [['--lease-duration', 'soon'], /--lease-duration takes a duration such as 500ms, 15s or 1m, got "soon"/],
     [['--metrics-listen', 'nowhere'], /--metrics-listen takes HOST:PORT, got "nowhere"/],
     [['--log-level', 'loud'], /--log-level takes one of .*got "loud"/],
+    [['--controller-listen', ':x'], /--controller-listen takes HOST:PORT, got ":x"/],
+    [['--controller-address', 'a:1,b'], /--controller-address takes HOST:PORT, or several .*got "a:1,b"/],
+    [['--broker-advertise', 'ip'], /--broker-advertise takes dns or pod-ip, got "ip"/],
+    [['--broker-session-timeout', '2'], /--broker-session-timeout takes a duration/],
     [
       ['--lease-duration', '5s', '--renew-deadline', '10s'],
       /--retry-period < --renew-deadline < --lease-duration/,

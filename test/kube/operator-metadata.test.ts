@@ -1,0 +1,283 @@
+/**
+ * The operator is the metadata controller (issue #13), against a real kube-apiserver: two operator
+ * replicas (processes, config/rbac) and three `tributary broker` processes of one Cluster whose
+ * controller address lists both replicas. An idempotent acks=all kafkajs producer writes an RF=3
+ * topic through each fault, and the history checker finds nothing acknowledged lost, duplicated or
+ * out of order:
+ *
+ * - a leader's process killed (its image stream closes: fenced at once);
+ * - a leader's pod deleted while its process still runs, stopped (fenced by the pod watch);
+ * - a leader's node turning NotReady (fenced by the node watch);
+ * - the leading operator stopped past its Lease while a leader is killed: the standby takes over
+ *   (a newer controller epoch) and finishes the failover; the stale replica, resumed, writes nothing.
+ *
+ * Brokers' sessions time out after 3 s here, so the log line naming why a broker was fenced tells
+ * which signal moved leadership; the timings themselves are measured by bench/, not asserted here.
+ */
+import { describe, expect, it, jest } from '@jest/globals';
+import type { ConfigMap } from 'kubernetes-types/core/v1.js';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import {
+  ANNOTATION_EPOCH,
+  ANNOTATION_WRITER,
+  decodeState,
+  metadataConfigMapName,
+} from '../../src/operator/metadata/kube-store.ts';
+import { History } from '../fault/history.ts';
+import type { BrokerProcess } from '../helpers/broker-process.ts';
+import { eventually as until } from '../helpers/dev-cluster.ts';
+import { readTopicWithKafkajs } from '../helpers/kafkajs-reader.ts';
+import {
+  createReplicatedTopic,
+  metadataFrom,
+  produceUntilStopped,
+  random,
+} from '../integration/replication/support.ts';
+import { killLeaderUnderKafkajs } from '../integration/replication/scenarios.ts';
+import {
+  adminToken,
+  forgetPod,
+  putBrokerPod,
+  putNode,
+  signal,
+  spawnOperatedBroker,
+} from './operator-brokers.ts';
+import {
+  OPERATOR_NAMESPACE,
+  clusterObject,
+  clustersPath,
+  eventually,
+  installCrds,
+  installOperatorConfig,
+  isLeading,
+  must,
+  namespace,
+  operatorKubeconfig,
+  read,
+  spawnOperator,
+  type OperatorProcess,
+} from './operator-helpers.ts';
+import { useControlPlane } from './use-control-plane.ts';
+
+jest.setTimeout(240_000);
+
+const CLUSTER = 'orders';
+const LEASE = ['--lease-duration', '3s', '--renew-deadline', '2s', '--retry-period', '250ms'];
+
+let ns = '';
+const operators: OperatorProcess[] = [];
+const brokers: BrokerProcess[] = [];
+let kafka: Kafka;
+let admin: Admin;
+
+const plane = useControlPlane(
+  {},
+  {
+    setup: async (cp) => {
+      installCrds(cp);
+      installOperatorConfig(cp);
+      const kubeconfig = await operatorKubeconfig(cp);
+      for (const name of ['op-a', 'op-b']) {
+        const op = await spawnOperator(cp, name, kubeconfig, [
+          '--leader-election-namespace',
+          OPERATOR_NAMESPACE,
+          ...LEASE,
+          '--broker-session-timeout',
+          '3s',
+        ]);
+        operators.push(op);
+      }
+      ns = await namespace(cp, 'meta');
+      await must(cp, 'POST', clustersPath(ns), clusterObject(ns, CLUSTER));
+      const token = await adminToken(cp, ns, CLUSTER);
+      for (const id of [0, 1, 2]) {
+        await putNode(cp, `node-${id}`, true);
+        await putBrokerPod(cp, ns, CLUSTER, id, `node-${id}`);
+      }
+      const addresses = operators.map((op) => op.controllerAddress);
+      for (const id of [0, 1, 2]) brokers.push(await spawnOperatedBroker(id, token, addresses));
+      kafka = new Kafka({
+        clientId: 'operator-metadata',
+        brokers: brokers.map((b) => b.bootstrap),
+        logLevel: logLevel.NOTHING,
+        retry: { retries: 30, maxRetryTime: 1000 },
+        // A stopped broker answers nothing: give up on it soon and ask another.
+        requestTimeout: 3000,
+        connectionTimeout: 1000,
+      });
+      admin = kafka.admin();
+      await admin.connect();
+    },
+    teardown: async () => {
+      if (process.env['TRIBUTARY_TEST_OPERATOR_LOGS'] === '1') {
+        for (const op of operators) console.log(`--- ${op.name}\n${op.logs()}`);
+      }
+      await admin?.disconnect();
+      for (const b of brokers) await b.remove();
+      for (const op of operators) await op.kill('SIGKILL');
+    },
+  },
+);
+
+async function stored() {
+  const path = `/api/v1/namespaces/${ns}/configmaps/${metadataConfigMapName(CLUSTER)}`;
+  const cm = (await read<ConfigMap>(plane(), path))!;
+  return {
+    state: decodeState(cm, path),
+    epoch: Number(cm.metadata!.annotations![ANNOTATION_EPOCH]),
+    writer: cm.metadata!.annotations![ANNOTATION_WRITER]!,
+  };
+}
+
+async function leading(): Promise<OperatorProcess> {
+  return eventually('an operator to lead', async () => {
+    for (const op of operators) if (op.child.signalCode === null && (await isLeading(op))) return op;
+    return undefined;
+  });
+}
+
+const allLogs = (): string => operators.map((op) => op.logs()).join('\n');
+
+/**
+ * An idempotent producer writes a fresh RF=3 topic while `fault` strikes partition 0's leader; once
+ * the leadership has moved, `heal` undoes the fault, the producer goes on and the broker rejoins the
+ * ISR; then every acknowledged record is in the log once, at its offset, in order.
+ */
+async function underLoad(
+  fault: (leader: number) => Promise<void>,
+  heal: (leader: number) => Promise<void>,
+): Promise<number> {
+  const topic = random('meta');
+  await createReplicatedTopic(admin, topic, 1);
+  const history = new History();
+  const producer = produceUntilStopped({ kafka, topic, partitions: 1, histories: [history], name: 'p' });
+  let leader = -1;
+  try {
+    const acked = (n: number) => () => expect(producer.acknowledged()).toBeGreaterThanOrEqual(n);
+    await until(acked(20), { timeoutMs: 30_000 });
+    leader = (await metadataFrom(brokers[0]!.port, topic, 0)).leader;
+    await fault(leader);
+    const ackedAtFault = producer.acknowledged();
+    const survivor = [0, 1, 2].find((n) => n !== leader)!;
+    await until(
+      async () => {
+        const p = await metadataFrom(brokers[survivor]!.port, topic, 0);
+        expect([leader, -1]).not.toContain(p.leader);
+      },
+      { timeoutMs: 60_000 },
+    );
+    // Healed before the producer must go on: kafkajs waits out a stopped broker's silence for long.
+    await heal(leader);
+    await until(acked(ackedAtFault + 20), { timeoutMs: 60_000 });
+    await until(
+      async () => expect((await metadataFrom(brokers[survivor]!.port, topic, 0)).isr).toHaveLength(3),
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    await until(acked(producer.acknowledged() + 10), { timeoutMs: 30_000 });
+  } finally {
+    producer.stop();
+    await producer.done;
+  }
+  const log = await readTopicWithKafkajs(kafka, topic);
+  for (const records of log.values()) {
+    for (const r of records) history.read(String(r.headers['id']), r.partition, r.offset);
+  }
+  const report = history.check();
+  expect(report.problems).toEqual([]);
+  expect(report.failed).toBe(0);
+  return leader;
+}
+
+describe('the operator as metadata controller', () => {
+  it('makes three broker processes one cluster, its state in the Cluster’s metadata ConfigMap', async () => {
+    const topic = random('one');
+    await createReplicatedTopic(admin, topic, 3);
+    const { brokers: live } = await admin.describeCluster();
+    expect(live.map((b) => b.nodeId).sort()).toEqual([0, 1, 2]);
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    expect(topics[0]!.partitions.every((p) => p.replicas.length === 3 && p.isr.length === 3)).toBe(true);
+
+    const { state, writer } = await stored();
+    expect(state.brokers.map((b) => [b.nodeId, b.fenced])).toEqual([
+      [0, false],
+      [1, false],
+      [2, false],
+    ]);
+    expect(state.topics.map((t) => t.name)).toContain(topic);
+    expect(writer.startsWith((await leading()).name)).toBe(true);
+    expect(allLogs()).toContain('Started a new cluster');
+  });
+
+  it('moves leadership when a leader’s process is killed, and the broker rejoins', () =>
+    killLeaderUnderKafkajs({
+      kafka,
+      admin,
+      bootstrap: brokers.map((b) => b.bootstrap).join(','),
+      port: (n) => brokers[n]!.port,
+      kill: (n) => brokers[n]!.kill(),
+      revived: (n) => brokers[n]!.restart(),
+    }));
+
+  it('fences a broker whose pod is deleted, though its process runs on', async () => {
+    const leader = await underLoad(
+      async (l) => {
+        signal(brokers[l]!, 'SIGSTOP');
+        await plane().request('DELETE', `/api/v1/namespaces/${ns}/pods/${CLUSTER}-broker-${l}`);
+      },
+      async (l) => {
+        signal(brokers[l]!, 'SIGCONT');
+        await forgetPod(plane(), ns, `${CLUSTER}-broker-${l}`);
+        await putBrokerPod(plane(), ns, CLUSTER, l, `node-${l}`);
+      },
+    );
+    expect(allLogs()).toContain(`Fenced broker ${leader} (pod ${CLUSTER}-broker-${leader} is terminating)`);
+  });
+
+  it('fences the brokers of a node that turns NotReady', async () => {
+    const leader = await underLoad(
+      async (l) => {
+        signal(brokers[l]!, 'SIGSTOP');
+        await putNode(plane(), `node-${l}`, false);
+      },
+      async (l) => {
+        signal(brokers[l]!, 'SIGCONT');
+        await putNode(plane(), `node-${l}`, true);
+      },
+    );
+    expect(allLogs()).toContain(
+      `Fenced broker ${leader} (node node-${leader} is not Ready (pod ${CLUSTER}-broker-${leader}))`,
+    );
+  });
+
+  it('lets the standby finish a failover the stopped leader began, and the stale leader writes nothing', async () => {
+    const before = await stored();
+    const old = await leading();
+    const standby = operators.find((op) => op !== old)!;
+    await underLoad(
+      async (l) => {
+        // The leading operator stops (a long pause) and, while it is away, a broker dies.
+        old.child.kill('SIGSTOP');
+        await brokers[l]!.kill();
+      },
+      async (l) => {
+        await brokers[l]!.restart();
+      },
+    );
+    const taken = await stored();
+    expect(taken.writer.startsWith(standby.name)).toBe(true);
+    expect(taken.epoch).toBeGreaterThan(before.epoch);
+
+    // The stale replica wakes: it steps down and gets nothing written.
+    old.child.kill('SIGCONT');
+    await eventually('the old leader to step down', async () => !(await isLeading(old)));
+    await new Promise((r) => setTimeout(r, 1000));
+    const after = await stored();
+    expect(after.writer.startsWith(standby.name)).toBe(true);
+    expect(after.epoch).toBe(taken.epoch);
+    // Clients carry on under the new controller.
+    await underLoad(
+      async (l) => brokers[l]!.kill(),
+      async (l) => brokers[l]!.restart(),
+    );
+  });
+});
