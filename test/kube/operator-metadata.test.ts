@@ -110,7 +110,7 @@ const plane = useControlPlane(
     },
     teardown: async () => {
       if (process.env['TRIBUTARY_TEST_OPERATOR_LOGS'] === '1') {
-        for (const op of operators) console.log(`--- ${op.name}\n${op.logs()}`);
+        for (const op of operators) process.stderr.write(`--- ${op.name}\n${op.logs()}\n`);
       }
       await admin?.disconnect();
       for (const b of brokers) await b.remove();
