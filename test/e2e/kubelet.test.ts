@@ -8,7 +8,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import { must, namespace } from '../kube/operator-helpers.ts';
 import { eventually, useE2eCluster } from './cluster.ts';
-import { appConfig, appPod, appRequest, appStatefulSet, getPod, isReady, listPods } from './workloads.ts';
+import {
+  appConfig,
+  appPod,
+  appRequest,
+  appStatefulSet,
+  getPod,
+  isReady,
+  listPods,
+  nodeReadyCondition,
+} from './workloads.ts';
 
 const cluster = useE2eCluster();
 
@@ -31,10 +40,7 @@ async function readyPods(ns: string, app: string, count: number): Promise<Pod[]>
   });
 }
 
-const readyCondition = async (node: string): Promise<string | undefined> => {
-  const r = await cluster().cp.request('GET', `/api/v1/nodes/${node}`);
-  return (r.json as Node).status?.conditions?.find((c) => c.type === 'Ready')?.status;
-};
+const readyCondition = (node: string): Promise<string | undefined> => nodeReadyCondition(cluster().cp, node);
 
 describe('kubelet stand-in', () => {
   it('runs a StatefulSet across the zones with its downward-API env, config files and claims', async () => {

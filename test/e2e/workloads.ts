@@ -4,7 +4,7 @@
  * and HTTP calls to a pod's own address.
  */
 import type { StatefulSet } from 'kubernetes-types/apps/v1.js';
-import type { Container, Pod, PodSpec } from 'kubernetes-types/core/v1.js';
+import type { Container, Node, Pod, PodSpec } from 'kubernetes-types/core/v1.js';
 import { fileURLToPath } from 'node:url';
 import type { ControlPlane } from '../kube/harness.ts';
 
@@ -162,6 +162,12 @@ export async function listPods(cp: ControlPlane, ns: string, selector: string): 
   );
   if (r.status !== 200) throw new Error(`listing pods: ${r.status} ${r.body}`);
   return (r.json as { items: Pod[] }).items;
+}
+
+/** The status of a node's Ready condition: 'True', 'False', 'Unknown' (it stopped heartbeating). */
+export async function nodeReadyCondition(cp: ControlPlane, node: string): Promise<string | undefined> {
+  const r = await cp.request('GET', `/api/v1/nodes/${node}`);
+  return (r.json as Node).status?.conditions?.find((c) => c.type === 'Ready')?.status;
 }
 
 export function isReady(pod: Pod | undefined): boolean {

@@ -28,8 +28,8 @@ export class RawClient {
     socket.on('error', () => {});
   }
 
-  static async connect(port: number): Promise<RawClient> {
-    const socket = net.connect({ host: '127.0.0.1', port });
+  static async connect(port: number, host = '127.0.0.1'): Promise<RawClient> {
+    const socket = net.connect({ host, port });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);

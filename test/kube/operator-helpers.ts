@@ -11,8 +11,15 @@ import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ConfigMap } from 'kubernetes-types/core/v1.js';
 import type { Cluster, ClusterSpec } from '../../src/operator/api/index.ts';
 import { API_VERSION, GROUP, RESOURCES } from '../../src/operator/api/index.ts';
+import {
+  ANNOTATION_EPOCH,
+  ANNOTATION_WRITER,
+  decodeState,
+  metadataConfigMapName,
+} from '../../src/operator/metadata/kube-store.ts';
 import { Operator, type OperatorOptions } from '../../src/operator/operator.ts';
 import { loadKubeConfig } from '../../src/operator/runtime/client.ts';
 import type { ControlPlane } from './harness.ts';
@@ -223,9 +230,15 @@ export async function spawnOperator(
     entry?: string;
     /** Node's own flags (V8 heap sizes), before the entry point. */
     nodeFlags?: string[];
+    /**
+     * The port of its controller API (a free one unless given): for replicas whose addresses must be
+     * known before they start (`--controller-address`), or one started again in its place.
+     */
+    controllerPort?: number;
   } = {},
 ): Promise<OperatorProcess> {
-  const [port, controllerPort] = await freePorts(2);
+  const [port, freeControllerPort] = await freePorts(2);
+  const controllerPort = options.controllerPort ?? freeControllerPort!;
   const logPath = join(cp.dir, `operator-${name}.log`);
   const log = openSync(logPath, 'a');
   let child: ChildProcess;
@@ -282,4 +295,34 @@ export async function spawnOperator(
 export async function isLeading(op: OperatorProcess): Promise<boolean> {
   const r = await op.get('/metrics');
   return r !== undefined && /^tributary_operator_leader\{[^}]*\} 1$/m.test(r.body);
+}
+
+/** The replica of `operators` that holds the lease (a live process whose /metrics says so). */
+export async function leadingOperator(
+  operators: OperatorProcess[],
+  timeoutMs = 30_000,
+): Promise<OperatorProcess> {
+  return eventually(
+    'an operator to lead',
+    async () => {
+      for (const op of operators) if (op.child.signalCode === null && (await isLeading(op))) return op;
+      return undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/**
+ * A Cluster's metadata as its controller stored it (ConfigMap `<cluster>-metadata`), with the
+ * controller epoch and the writer (the Lease identity of the replica) it was written under.
+ */
+export async function storedMetadata(cp: ControlPlane, ns: string, cluster: string) {
+  const path = `/api/v1/namespaces/${ns}/configmaps/${metadataConfigMapName(cluster)}`;
+  const cm = await read<ConfigMap>(cp, path);
+  if (!cm) throw new Error(`no ${path}`);
+  return {
+    state: decodeState(cm, path),
+    epoch: Number(cm.metadata!.annotations![ANNOTATION_EPOCH]),
+    writer: cm.metadata!.annotations![ANNOTATION_WRITER]!,
+  };
 }

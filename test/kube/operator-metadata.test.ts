@@ -15,24 +15,10 @@
  * which signal moved leadership; the timings themselves are measured by bench/, not asserted here.
  */
 import { describe, expect, it, jest } from '@jest/globals';
-import type { ConfigMap } from 'kubernetes-types/core/v1.js';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
-import {
-  ANNOTATION_EPOCH,
-  ANNOTATION_WRITER,
-  decodeState,
-  metadataConfigMapName,
-} from '../../src/operator/metadata/kube-store.ts';
-import { History } from '../fault/history.ts';
 import type { BrokerProcess } from '../helpers/broker-process.ts';
-import { eventually as until } from '../helpers/dev-cluster.ts';
-import { readTopicWithKafkajs } from '../helpers/kafkajs-reader.ts';
-import {
-  createReplicatedTopic,
-  metadataFrom,
-  produceUntilStopped,
-  random,
-} from '../integration/replication/support.ts';
+import { createReplicatedTopic, metadataFrom, random } from '../integration/replication/support.ts';
+import { underLoad, type LoadedCluster } from '../integration/replication/under-load.ts';
 import { killLeaderUnderKafkajs } from '../integration/replication/scenarios.ts';
 import {
   adminToken,
@@ -50,11 +36,12 @@ import {
   installCrds,
   installOperatorConfig,
   isLeading,
+  leadingOperator,
   must,
   namespace,
   operatorKubeconfig,
-  read,
   spawnOperator,
+  storedMetadata,
   type OperatorProcess,
 } from './operator-helpers.ts';
 import { useControlPlane } from './use-control-plane.ts';
@@ -119,74 +106,17 @@ const plane = useControlPlane(
   },
 );
 
-async function stored() {
-  const path = `/api/v1/namespaces/${ns}/configmaps/${metadataConfigMapName(CLUSTER)}`;
-  const cm = (await read<ConfigMap>(plane(), path))!;
-  return {
-    state: decodeState(cm, path),
-    epoch: Number(cm.metadata!.annotations![ANNOTATION_EPOCH]),
-    writer: cm.metadata!.annotations![ANNOTATION_WRITER]!,
-  };
-}
-
-async function leading(): Promise<OperatorProcess> {
-  return eventually('an operator to lead', async () => {
-    for (const op of operators) if (op.child.signalCode === null && (await isLeading(op))) return op;
-    return undefined;
-  });
-}
+const stored = () => storedMetadata(plane(), ns, CLUSTER);
+const leading = () => leadingOperator(operators);
 
 const allLogs = (): string => operators.map((op) => op.logs()).join('\n');
 
-/**
- * An idempotent producer writes a fresh RF=3 topic while `fault` strikes partition 0's leader; once
- * the leadership has moved, `heal` undoes the fault, the producer goes on and the broker rejoins the
- * ISR; then every acknowledged record is in the log once, at its offset, in order.
- */
-async function underLoad(
-  fault: (leader: number) => Promise<void>,
-  heal: (leader: number) => Promise<void>,
-): Promise<number> {
-  const topic = random('meta');
-  await createReplicatedTopic(admin, topic, 1);
-  const history = new History();
-  const producer = produceUntilStopped({ kafka, topic, partitions: 1, histories: [history], name: 'p' });
-  let leader = -1;
-  try {
-    const acked = (n: number) => () => expect(producer.acknowledged()).toBeGreaterThanOrEqual(n);
-    await until(acked(20), { timeoutMs: 30_000 });
-    leader = (await metadataFrom(brokers[0]!.port, topic, 0)).leader;
-    await fault(leader);
-    const ackedAtFault = producer.acknowledged();
-    const survivor = [0, 1, 2].find((n) => n !== leader)!;
-    await until(
-      async () => {
-        const p = await metadataFrom(brokers[survivor]!.port, topic, 0);
-        expect([leader, -1]).not.toContain(p.leader);
-      },
-      { timeoutMs: 60_000 },
-    );
-    // Healed before the producer must go on: kafkajs waits out a stopped broker's silence for long.
-    await heal(leader);
-    await until(acked(ackedAtFault + 20), { timeoutMs: 60_000 });
-    await until(
-      async () => expect((await metadataFrom(brokers[survivor]!.port, topic, 0)).isr).toHaveLength(3),
-      { timeoutMs: 60_000, intervalMs: 250 },
-    );
-    await until(acked(producer.acknowledged() + 10), { timeoutMs: 30_000 });
-  } finally {
-    producer.stop();
-    await producer.done;
-  }
-  const log = await readTopicWithKafkajs(kafka, topic);
-  for (const records of log.values()) {
-    for (const r of records) history.read(String(r.headers['id']), r.partition, r.offset);
-  }
-  const report = history.check();
-  expect(report.problems).toEqual([]);
-  expect(report.failed).toBe(0);
-  return leader;
-}
+/** The cluster as {@link underLoad} strikes it: brokers 0-2 on their own ports. */
+const loaded = (): LoadedCluster => ({
+  kafka,
+  admin,
+  partitionFrom: (n, topic, partition) => metadataFrom(brokers[n]!.port, topic, partition),
+});
 
 describe('the operator as metadata controller', () => {
   it('makes three broker processes one cluster, its state in the Cluster’s metadata ConfigMap', async () => {
@@ -220,6 +150,7 @@ describe('the operator as metadata controller', () => {
 
   it('fences a broker whose pod is deleted, though its process runs on', async () => {
     const leader = await underLoad(
+      loaded(),
       async (l) => {
         signal(brokers[l]!, 'SIGSTOP');
         await plane().request('DELETE', `/api/v1/namespaces/${ns}/pods/${CLUSTER}-broker-${l}`);
@@ -235,6 +166,7 @@ describe('the operator as metadata controller', () => {
 
   it('fences the brokers of a node that turns NotReady', async () => {
     const leader = await underLoad(
+      loaded(),
       async (l) => {
         signal(brokers[l]!, 'SIGSTOP');
         await putNode(plane(), `node-${l}`, false);
@@ -254,6 +186,7 @@ describe('the operator as metadata controller', () => {
     const old = await leading();
     const standby = operators.find((op) => op !== old)!;
     await underLoad(
+      loaded(),
       async (l) => {
         // The leading operator stops (a long pause) and, while it is away, a broker dies.
         old.child.kill('SIGSTOP');
@@ -276,6 +209,7 @@ describe('the operator as metadata controller', () => {
     expect(after.epoch).toBe(taken.epoch);
     // Clients carry on under the new controller.
     await underLoad(
+      loaded(),
       async (l) => brokers[l]!.kill(),
       async (l) => brokers[l]!.restart(),
     );

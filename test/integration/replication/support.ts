@@ -41,9 +41,14 @@ export interface RawPartition {
   isr: number[];
 }
 
-/** The partition as broker at `port` sees it (Metadata v12 on its own connection). */
-export async function metadataFrom(port: number, topic: string, partition: number): Promise<RawPartition> {
-  const client = await RawClient.connect(port);
+/** The partition as broker at `host:port` sees it (Metadata v12 on its own connection). */
+export async function metadataFrom(
+  port: number,
+  topic: string,
+  partition: number,
+  host = '127.0.0.1',
+): Promise<RawPartition> {
+  const client = await RawClient.connect(port, host);
   try {
     const res = await client.call<MetadataResponse>(ApiKey.Metadata, 12, {
       topics: [{ topicId: 'AAAAAAAAAAAAAAAAAAAAAA', name: topic }],
