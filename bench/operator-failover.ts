@@ -15,7 +15,9 @@
  *   node NotReady        the leader's node turns NotReady, its process frozen (the node watch)
  *   node frozen          the leader's process frozen, Kubernetes silent (heartbeats: 1.5 s session)
  * A frozen leader answers nothing: the probe waits out its 2 s request timeout before it asks
- * another broker, whatever the controller does, so the frozen rows are bounded by the client.
+ * another broker, whatever the controller does, so the frozen rows are bounded by the client. The
+ * "new leader" columns time the controller's part alone: fault → a survivor's Metadata names a new
+ * leader (polled every 10 ms).
  *   operator hand-over   the leading operator and the leader killed together; the standby takes
  *                        over when the Lease expires (3 s) and fails over
  * Floors (issue #13): kill/delete p50 < 1 s, p99 < 2 s; node failure by heartbeats p99 < 2 s;
@@ -49,6 +51,7 @@ import {
   type OperatorProcess,
 } from '../test/kube/operator-helpers.ts';
 import type { BrokerProcess } from '../test/helpers/broker-process.ts';
+import { metadataFrom } from '../test/integration/replication/support.ts';
 import { printTable } from './harness.ts';
 import { measureFailover, type FailoverRun } from './replication/failover.ts';
 import type { ClusterTarget } from './replication/targets.ts';
@@ -117,6 +120,40 @@ async function leadingReplica(s: Setup): Promise<OperatorProcess> {
     return undefined;
   });
 }
+
+/** The topic being measured, and each fault's time until a survivor's Metadata shows a new leader. */
+const watch = { topic: '', moves: [] as number[] };
+
+/**
+ * From the fault on, polls a surviving broker's Metadata (every 10 ms) until partition 0 has a
+ * leader other than `old`: the controller's part of the failover, without the client's timeouts.
+ */
+function watchLeaderMove(s: Setup, old: number): void {
+  const started = Date.now();
+  const survivor = s.brokers[[0, 1, 2].find((n) => n !== old)!]!;
+  void (async () => {
+    while (Date.now() - started < 60_000) {
+      try {
+        const p = await metadataFrom(survivor.port, watch.topic, 0);
+        if (p.leader >= 0 && p.leader !== old) {
+          watch.moves.push(Date.now() - started);
+          return;
+        }
+      } catch {
+        // The survivor may be between connections; ask again.
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+}
+
+/** `fault` with the leader-move watch started first. */
+const watched =
+  (s: Setup, fault: (n: number) => Promise<void>) =>
+  async (n: number): Promise<void> => {
+    watchLeaderMove(s, n);
+    await fault(n);
+  };
 
 /** The faults as one ClusterTarget each: measureFailover calls pause/resume (or kill/revive). */
 function targets(s: Setup): Array<{ name: string; fault: 'kill' | 'stop'; target: ClusterTarget }> {
@@ -234,17 +271,20 @@ async function main(): Promise<void> {
     `Setting up a control plane, two operator replicas and three brokers (${TIMES} faults of each kind)…`,
   );
   const s = await setUp();
-  const results: Array<{ name: string; run: FailoverRun }> = [];
+  const results: Array<{ name: string; run: FailoverRun; moves: number[] }> = [];
   try {
     for (const t of targets(s)) {
       console.log(`\n${t.name}:`);
-      const run = await measureFailover(t.target, {
-        topic: `${t.target.name}-${Date.now() % 100000}`,
+      const target = { ...t.target, kill: watched(s, t.target.kill), pause: watched(s, t.target.pause) };
+      watch.topic = `${t.target.name}-${Date.now() % 100000}`;
+      watch.moves = [];
+      const run = await measureFailover(target, {
+        topic: watch.topic,
         fault: t.fault,
         times: TIMES,
         log: (line) => console.log(`  ${line}`),
       });
-      results.push({ name: t.name, run });
+      results.push({ name: t.name, run, moves: watch.moves });
     }
   } finally {
     for (const b of s.brokers) await b.remove();
@@ -253,11 +293,24 @@ async function main(): Promise<void> {
   }
   printTable(
     'Failover on Kubernetes: fault → first acknowledged write (ms), operator as metadata controller',
-    ['fault', 'n', 'p50', 'p99', 'max', 'failed'],
-    results.map(({ name, run }) => {
-      const sorted = [...run.times].sort((a, b) => a - b);
-      const f = (p: number) => (sorted.length ? percentile(sorted, p).toFixed(0) : '-');
-      return [name, String(sorted.length), f(50), f(99), f(100), String(run.failures.length)];
+    ['fault', 'n', 'p50', 'p99', 'max', 'failed', 'new leader p50', 'max'],
+    results.map(({ name, run, moves }) => {
+      const stats = (xs: number[]) => {
+        const sorted = [...xs].sort((a, b) => a - b);
+        return (p: number) => (sorted.length ? percentile(sorted, p).toFixed(0) : '-');
+      };
+      const f = stats(run.times);
+      const m = stats(moves);
+      return [
+        name,
+        String(run.times.length),
+        f(50),
+        f(99),
+        f(100),
+        String(run.failures.length),
+        m(50),
+        m(100),
+      ];
     }),
   );
   console.log(

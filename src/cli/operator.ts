@@ -147,7 +147,7 @@ export async function runOperator(args: string[]): Promise<number> {
     return 1;
   }
   const controllerApp = buildControllerApp({
-    route: (token) => operator.metadata.route(token),
+    route: (token, nodeId) => operator.metadata.route(token, nodeId),
     logger: log.child({ component: 'controller-api' }),
     registry: operator.registry,
   });

@@ -146,6 +146,12 @@ export interface WireImage extends Omit<MetadataImage, 'topics' | 'topicsById'> 
 export const TOKEN_HEADER = 'authorization';
 
 /**
+ * The header naming the broker (its node id) on every request, so that a standby operator replica
+ * can tell which brokers are alive while it waits to lead (docs/adr/0018).
+ */
+export const NODE_ID_HEADER = 'tributary-node-id';
+
+/**
  * The controller as its servers see it (the HTTP server for remote brokers, the embedded link for a
  * lone broker): every call runs on the controller's serial queue and answers only once the decision
  * is persisted.

@@ -172,6 +172,35 @@ export function brokerLost(
   return { ...fence(state, [nodeId], reason), answer: true };
 }
 
+/** When a standby heard from a broker: the start of its current run of requests, and the latest. */
+export interface Heard {
+  first: number;
+  last: number;
+}
+
+/**
+ * A controller taking over from one that went silent (an operator replica whose Lease wait ended)
+ * has been asked by the live brokers meanwhile: they tried it while the old controller did not
+ * answer. When some broker has been asking for at least `windowMs` (so the old controller has been
+ * gone that long, not handing over gracefully a moment ago), the unfenced brokers it has not heard
+ * from within twice `windowMs` are fenced in the takeover itself, rather than after a fresh session timeout:
+ * a broker that died with the old controller leads nothing a moment later.
+ */
+export function fenceUnheard(
+  state: ClusterState,
+  heard: ReadonlyMap<number, Heard>,
+  now: number,
+  windowMs: number,
+): Decision<number[]> {
+  // A live broker asks every heartbeat, or every round of timeouts against a stopped old controller.
+  const recent = (h: Heard | undefined): boolean => h !== undefined && now - h.last <= 2 * windowMs;
+  const evidence = [...heard.values()].some((h) => recent(h) && now - h.first >= windowMs);
+  if (!evidence) return { state, answer: [], log: [] };
+  const silent = state.brokers.filter((b) => !b.fenced && !recent(heard.get(b.nodeId))).map((b) => b.nodeId);
+  if (silent.length === 0) return { state, answer: [], log: [] };
+  return { ...fence(state, silent, 'not heard from since the controller moved'), answer: silent };
+}
+
 /** Fences `nodeIds` (leaderships move, ISRs shrink) in one change. */
 export function fence(state: ClusterState, nodeIds: number[], reason: string): Decision<void> {
   const ids = new Set(nodeIds);

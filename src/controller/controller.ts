@@ -55,6 +55,11 @@ export interface ControllerSettings {
 
 export interface ControllerOptions {
   store: MetadataStore;
+  /**
+   * Which brokers asked this controller's host while it waited to lead ({@link brokers.fenceUnheard}):
+   * the silent ones are fenced in the takeover. Absent, every unfenced broker gets a fresh session.
+   */
+  heard?: ReadonlyMap<number, brokers.Heard>;
   clock: Clock;
   logger: Logger;
   settings: ControllerSettings;
@@ -92,9 +97,14 @@ export class Controller implements ControllerService {
   /** Loads the state (or starts a new cluster), takes the controller role, and starts the session timer. */
   static async open(o: ControllerOptions): Promise<Controller> {
     const loaded = await o.store.load();
-    const state = takeOver(loaded ?? newClusterState(randomUuid()));
+    let state = takeOver(loaded ?? newClusterState(randomUuid()));
+    const unheard = o.heard
+      ? brokers.fenceUnheard(state, o.heard, o.clock.now(), o.settings.sessionTimeoutMs)
+      : undefined;
+    if (unheard) state = unheard.state;
     await o.store.save(state);
     const c = new Controller(o, state);
+    for (const line of unheard?.log ?? []) c.#log.info(line);
     c.#log.info(
       loaded
         ? `Took over as controller of cluster ${state.clusterId} at version ${state.version}`

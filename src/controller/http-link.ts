@@ -393,7 +393,14 @@ export class HttpLink implements ControllerLink {
 
   #target(at: HostPort): Target {
     const o = this.#o;
-    return { at, token: o.token, agent: this.#agent, clock: o.clock, connectTimeoutMs: o.connectTimeoutMs };
+    return {
+      at,
+      token: o.token,
+      nodeId: this.#started?.self.nodeId ?? null,
+      agent: this.#agent,
+      clock: o.clock,
+      connectTimeoutMs: o.connectTimeoutMs,
+    };
   }
 
   #where(): string | null {

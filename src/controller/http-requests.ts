@@ -9,16 +9,22 @@ import http from 'node:http';
 import type { HostPort } from '../broker/config.ts';
 import type { Clock, TimerHandle } from '../common/clock.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
-import type { WireImage } from './api.ts';
+import { NODE_ID_HEADER, type WireImage } from './api.ts';
 import { formatHostPort, HttpStatusError, NotControllerError } from './controller-finder.ts';
 import type { NotControllerBody, StreamLine } from './http-wire.ts';
 
 export interface Target {
   at: HostPort;
   token: string;
+  /** This broker's node id, sent with every request (NODE_ID_HEADER); null before it is known. */
+  nodeId: number | null;
   agent: http.Agent;
   clock: Clock;
   connectTimeoutMs: number;
+}
+
+function nodeIdHeader(t: Target): Record<string, string> {
+  return t.nodeId === null ? {} : { [NODE_ID_HEADER]: String(t.nodeId) };
 }
 
 export function postJson<T>(t: Target, path: string, body: unknown, timeoutMs: number): Promise<T> {
@@ -37,6 +43,7 @@ export function postJson<T>(t: Target, path: string, body: unknown, timeoutMs: n
         agent: t.agent,
         headers: {
           authorization: `Bearer ${t.token}`,
+          ...nodeIdHeader(t),
           'content-type': 'application/json',
           'content-length': Buffer.byteLength(payload),
         },
@@ -80,7 +87,7 @@ export function openStream(
       host: t.at.host,
       port: t.at.port,
       path,
-      headers: { authorization: `Bearer ${t.token}`, accept: 'application/x-ndjson' },
+      headers: { authorization: `Bearer ${t.token}`, ...nodeIdHeader(t), accept: 'application/x-ndjson' },
       agent: t.agent,
     });
     onRequest(req);

@@ -19,13 +19,14 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../common/logger.ts';
-import type {
-  AlterPartitionRequest,
-  ConfigChange,
-  ControllerService,
-  CreateTopicRequest,
-  HeartbeatRequest,
-  RegisterRequest,
+import {
+  NODE_ID_HEADER,
+  type AlterPartitionRequest,
+  type ConfigChange,
+  type ControllerService,
+  type CreateTopicRequest,
+  type HeartbeatRequest,
+  type RegisterRequest,
 } from './api.ts';
 import { ROUTES, STREAM_KEEPALIVE_MS, type NotControllerBody } from './http-wire.ts';
 import { ImageStreamRegistry } from './image-streams.ts';
@@ -63,7 +64,7 @@ export type ControllerAppOptions = CommonAppOptions &
          * accepted a stream (another object, a standby, null), the stream ends, unreported, and its
          * broker finds the controller again.
          */
-        route: (token: string) => ControllerRoute;
+        route: (token: string, nodeId?: number) => ControllerRoute;
       }
   );
 
@@ -213,11 +214,17 @@ function tokenMatcher(token: string): (presented: string) => boolean {
   return (presented) => timingSafeEqual(createHash('sha256').update(presented).digest(), expected);
 }
 
-function routerOf(o: ControllerAppOptions): (token: string) => ControllerRoute {
+function routerOf(o: ControllerAppOptions): (token: string, nodeId?: number) => ControllerRoute {
   if ('route' in o) return o.route;
   const matches = tokenMatcher(o.token);
   const routed = { service: o.service };
   return (presented) => (matches(presented) ? routed : null);
+}
+
+/** The broker's node id from NODE_ID_HEADER, when it sent a valid one. */
+function nodeIdOf(req: FastifyRequest): number | undefined {
+  const v = req.headers[NODE_ID_HEADER];
+  return typeof v === 'string' && /^\d{1,9}$/.test(v) ? Number(v) : undefined;
 }
 
 /** What the onRequest hook found for a request that reached a controller. */
@@ -268,7 +275,7 @@ export function buildControllerApp(o: ControllerAppOptions): FastifyInstance {
     v1.addHook('onRequest', async (req, reply) => {
       const header = req.headers.authorization;
       const presented = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : null;
-      const found = presented === null ? null : route(presented);
+      const found = presented === null ? null : route(presented, nodeIdOf(req));
       const key = presented === null ? null : tokenDigest(presented);
       if (key !== null) streams.routed(key, found !== null && 'service' in found ? found.service : null);
       if (found !== null && 'service' in found) {

@@ -17,6 +17,7 @@ import type { Registry } from 'prom-client';
 import type { Clock } from '../../common/clock.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { ControllerService } from '../../controller/api.ts';
+import type { Heard } from '../../controller/brokers.ts';
 import { Controller as MetadataController } from '../../controller/controller.ts';
 import { type ControllerRoute, tokenDigest } from '../../controller/http-server.ts';
 import { API_VERSION, type Cluster } from '../api/index.ts';
@@ -57,6 +58,11 @@ interface Open {
 
 const DEFAULT_SESSION_TIMEOUT_MS = 1500;
 const WAIT_FOR_TOKEN_MS = 1000;
+/**
+ * Requests further apart than this are two runs. A broker calls every heartbeat (250 ms), or every
+ * round of timeouts while the old controller is stopped (about 1 s).
+ */
+const HEARD_GAP_MS = 3000;
 
 export class MetadataHost {
   /** The queue of Cluster keys to open or close controllers for; runs only while leading. */
@@ -66,6 +72,8 @@ export class MetadataHost {
   readonly #open = new Map<string, Open>();
   /** Cluster key by token hash, for every Cluster whose token this replica has seen (standbys too). */
   readonly #byToken = new Map<string, string>();
+  /** Which brokers of each Cluster asked this replica, and since when (standby or not). */
+  readonly #heard = new Map<string, Map<number, Heard>>();
   #leading = false;
 
   constructor(o: MetadataHostOptions) {
@@ -115,16 +123,30 @@ export class MetadataHost {
     return this.#open.get(key)?.controller;
   }
 
-  /** Who answers a broker sending `token` (see the HTTP server's `route`). Constant time in the token. */
-  route(token: string): ControllerRoute {
+  /**
+   * Who answers a broker sending `token` (see the HTTP server's `route`). Constant time in the token.
+   * A request naming its broker is also evidence that the broker is alive: a standby remembers it,
+   * so that on taking over it can fence at once the brokers that went silent with the old leader.
+   */
+  route(token: string, nodeId?: number): ControllerRoute {
     const key = this.#tokenKey(token);
     if (key === undefined) return null;
+    if (nodeId !== undefined) this.#hear(key, nodeId);
     if (!this.#leading) return { standby: 'this operator replica is a standby; the leader holds the Lease' };
     const open = this.#open.get(key);
     if (!open || open.controller.deposed) {
       return { standby: `the controller of cluster ${key} is not open yet on this replica` };
     }
     return { service: open.service };
+  }
+
+  #hear(key: string, nodeId: number): void {
+    const now = this.#o.clock.now();
+    let brokers = this.#heard.get(key);
+    if (!brokers) this.#heard.set(key, (brokers = new Map()));
+    const h = brokers.get(nodeId);
+    if (!h || now - h.last > HEARD_GAP_MS) brokers.set(nodeId, { first: now, last: now });
+    else h.last = now;
   }
 
   #tokenKey(token: string): string | undefined {
@@ -183,6 +205,7 @@ export class MetadataHost {
       clock: this.#o.clock,
       logger: this.#log.child({ cluster: key }),
       settings: controllerSettings(cluster, this.#o.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS),
+      heard: new Map(this.#heard.get(key) ?? []),
     });
     if (!this.#leading) {
       await controller.close();

@@ -1,6 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import type { RegisterRequest } from '../../../src/controller/api.ts';
-import { brokerLost, expireSessions, heartbeat, register } from '../../../src/controller/brokers.ts';
+import {
+  brokerLost,
+  expireSessions,
+  fenceUnheard,
+  heartbeat,
+  register,
+} from '../../../src/controller/brokers.ts';
 import { NO_LEADER } from '../../../src/controller/image.ts';
 import type { BrokerSession, ClusterState } from '../../../src/controller/state.ts';
 import { ErrorCode } from '../../../src/protocol/error-codes.ts';
@@ -149,5 +155,43 @@ describe('controller > brokers > lost sessions', () => {
   it('ignores the loss of an older broker epoch (the broker registered again since)', () => {
     const s = threeBrokers();
     expect(brokerLost(s, 0, 3, 'connection closed')).toMatchObject({ answer: false, state: s });
+  });
+});
+
+describe('controller > brokers > takeover after the old controller went silent', () => {
+  const NOW = 100_000;
+  const WINDOW = 1500;
+
+  it('fences the unfenced brokers nobody heard from, once the live ones have been asking for a window', () => {
+    const heard = new Map([
+      [1, { first: NOW - 3000, last: NOW - 100 }],
+      [2, { first: NOW - 2500, last: NOW - 400 }],
+    ]);
+    const d = fenceUnheard(threeBrokers(), heard, NOW, WINDOW);
+    expect(d.answer).toEqual([0]);
+    expect(reg(d.state, 0).fenced).toBe(true);
+    expect(partitionOf(d.state, 't').leader).not.toBe(0);
+    expect(partitionOf(d.state, 'solo').leader).toBe(NO_LEADER);
+    expect(d.log[0]).toBe('Fenced broker 0 (not heard from since the controller moved)');
+  });
+
+  it('fences a broker heard from only long ago, as one never heard from', () => {
+    const heard = new Map([
+      [0, { first: NOW - 9000, last: NOW - 5000 }],
+      [1, { first: NOW - 3000, last: NOW - 100 }],
+      [2, { first: NOW - 3000, last: NOW - 100 }],
+    ]);
+    expect(fenceUnheard(threeBrokers(), heard, NOW, WINDOW).answer).toEqual([0]);
+  });
+
+  it('fences nobody after a graceful hand-over: the brokers began asking only a moment ago', () => {
+    const heard = new Map([[1, { first: NOW - 200, last: NOW - 10 }]]);
+    const d = fenceUnheard(threeBrokers(), heard, NOW, WINDOW);
+    expect(d.answer).toEqual([]);
+    expect(d.state.brokers.every((b) => !b.fenced)).toBe(true);
+  });
+
+  it('fences nobody when it heard from nobody', () => {
+    expect(fenceUnheard(threeBrokers(), new Map(), NOW, WINDOW).answer).toEqual([]);
   });
 });

@@ -18,15 +18,20 @@ afterEach(async () => {
 function setup() {
   const clusters = new Map<string, ControllerRoute>();
   const registry = new Registry();
+  /** The node id each routed request named (undefined when none). */
+  const named: Array<number | undefined> = [];
   const app = buildControllerApp({
-    route: (token) => clusters.get(tokenDigest(token)) ?? null,
+    route: (token, nodeId) => {
+      named.push(nodeId);
+      return clusters.get(tokenDigest(token)) ?? null;
+    },
     logger: createLogger({ level: 'silent' }),
     registry,
     keepAliveMs: 50,
   });
   apps.push(app);
   const serve = (token: string, route: ControllerRoute) => clusters.set(tokenDigest(token), route);
-  return { app, serve, clusters, registry };
+  return { app, serve, clusters, registry, named };
 }
 
 const heartbeat = { nodeId: 0, brokerEpoch: 7, caughtUp: true, wantShutdown: false };
@@ -58,6 +63,22 @@ describe('controller HTTP API > clusters picked by token', () => {
       expect(r.json()).toEqual({ notController: true, message: 'This operator replica is not the leader' });
     }
     expect(await registry.metrics()).toMatch(/^tributary_controller_api_standby_requests_total 3$/m);
+  });
+
+  it('tells the router which broker asks, from its node id header, even when it answers as a standby', async () => {
+    const { app, serve, named } = setup();
+    serve('token-a', { standby: 'not the leader' });
+    const asks = (headers: Record<string, string>) =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/brokers/heartbeat',
+        headers: { authorization: 'Bearer token-a', ...headers },
+        payload: heartbeat,
+      });
+    expect((await asks({ 'tributary-node-id': '2' })).statusCode).toBe(503);
+    await asks({});
+    await asks({ 'tributary-node-id': 'two' });
+    expect(named).toEqual([2, undefined, undefined]);
   });
 
   it('sends each token to its own cluster’s controller', async () => {
