@@ -69,6 +69,8 @@ interface Setup {
   kubeconfig: string;
   operators: OperatorProcess[];
   brokers: BrokerProcess[];
+  /** The leading replica, found before each hand-over fault. */
+  leader?: OperatorProcess;
 }
 
 /** A replica; `controllerAddress` puts it on a port the brokers already know (a replacement). */
@@ -242,8 +244,10 @@ function targets(s: Setup): Array<{ name: string; fault: 'kill' | 'stop'; target
         name: 'handover',
         pause: unused,
         resume: unused,
+        // The leading replica is found before the fault (measureFailover starts the clock just
+        // before calling kill): both die at once.
         kill: async (n) => {
-          killedOperator = await leadingReplica(s);
+          killedOperator = s.leader!;
           await Promise.all([killedOperator.kill('SIGKILL'), b(n).kill()]);
         },
         revive: async (n) => {
@@ -256,6 +260,7 @@ function targets(s: Setup): Array<{ name: string; fault: 'kill' | 'stop'; target
             `${killed.name}-${Date.now() % 10000}`,
             killed.controllerAddress,
           );
+          s.leader = await leadingReplica(s);
         },
       },
     },
@@ -277,6 +282,7 @@ async function main(): Promise<void> {
       console.log(`\n${t.name}:`);
       const target = { ...t.target, kill: watched(s, t.target.kill), pause: watched(s, t.target.pause) };
       watch.topic = `${t.target.name}-${Date.now() % 100000}`;
+      s.leader = await leadingReplica(s);
       watch.moves = [];
       const run = await measureFailover(target, {
         topic: watch.topic,

@@ -172,11 +172,12 @@ export class Operator {
     };
     this.#cacheMetrics();
 
+    const events = new EventRecorder({ client, reportingInstance: this.identity, clock, log });
     const reconciler = new ClusterReconciler({
       caches: this.caches,
       client,
       applier: new Applier({ client, resources: new ResourceMapper(client) }),
-      events: new EventRecorder({ client, reportingInstance: this.identity, clock, log }),
+      events,
       children: {
         image: options.image,
         clusterDomain: options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
@@ -212,6 +213,7 @@ export class Operator {
       client,
       caches: this.caches,
       identity: this.identity,
+      events,
       sessionTimeoutMs: options.brokerSessionTimeoutMs,
       clock,
       log,
@@ -220,6 +222,15 @@ export class Operator {
     for (const informer of this.caches.clusters.informers) this.metadata.queue.watch(informer);
     for (const informer of this.caches.secrets.informers) this.metadata.queue.watch(informer, toOwner);
     this.#fenceOnFailures();
+    // A Topic resource appears or changes: its status is written from the current image.
+    for (const informer of this.caches.topics.informers) {
+      const refresh = (topic: Topic): void => {
+        const ns = topic.metadata?.namespace;
+        const cluster = topic.spec?.clusterRef?.name;
+        if (ns && cluster) this.metadata.refresh(`${ns}/${cluster}`);
+      };
+      informer.on({ add: refresh, update: (_old, topic) => refresh(topic) });
+    }
 
     const le = options.leaderElection;
     this.manager = new Manager({
@@ -270,10 +281,19 @@ export class Operator {
     const fence = (order: FenceOrder | undefined): void => {
       if (order) void this.metadata.fence(order);
     };
+    // Pods fenced when they began terminating: their final deletion fences nothing more.
+    const terminating = new Set<string>();
     for (const informer of this.caches.pods.informers) {
       informer.on({
-        update: (old, pod) => fence(podFencing(old, pod, false)),
-        delete: (pod) => fence(podFencing(undefined, pod, true)),
+        update: (old, pod) => {
+          const order = podFencing(old, pod, false);
+          if (order && pod.metadata?.uid) terminating.add(pod.metadata.uid);
+          fence(order);
+        },
+        delete: (pod) => {
+          if (pod.metadata?.uid && terminating.delete(pod.metadata.uid)) return;
+          fence(podFencing(undefined, pod, true));
+        },
       });
     }
     const onNode = (old: Node | undefined, node: Node, deleted: boolean): void => {

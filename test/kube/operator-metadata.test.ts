@@ -15,6 +15,7 @@
  * which signal moved leadership; the timings themselves are measured by bench/, not asserted here.
  */
 import { describe, expect, it, jest } from '@jest/globals';
+import type { Cluster } from '../../src/operator/api/index.ts';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import type { BrokerProcess } from '../helpers/broker-process.ts';
 import { createReplicatedTopic, metadataFrom, random } from '../integration/replication/support.ts';
@@ -40,6 +41,7 @@ import {
   must,
   namespace,
   operatorKubeconfig,
+  read,
   spawnOperator,
   storedMetadata,
   type OperatorProcess,
@@ -136,6 +138,24 @@ describe('the operator as metadata controller', () => {
     expect(state.topics.map((t) => t.name)).toContain(topic);
     expect(writer.startsWith((await leading()).name)).toBe(true);
     expect(allLogs()).toContain('Started a new cluster');
+
+    // What people see: the registry and the conditions in Cluster.status, projected from that state.
+    const cluster = await eventually('the broker registry in Cluster.status', async () => {
+      const c = await read<Cluster>(plane(), clustersPath(ns, CLUSTER));
+      return c?.status?.brokers?.length === 3 ? c : undefined;
+    });
+    expect(cluster.status!.clusterId).toBe(state.clusterId);
+    expect(cluster.status!.brokers!.map((b) => [b.id, b.state])).toEqual([
+      [0, 'Active'],
+      [1, 'Active'],
+      [2, 'Active'],
+    ]);
+    expect(cluster.status!.conditions).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ type: 'BrokersRegistered', status: 'True' }),
+        expect.objectContaining({ type: 'PartitionsOffline', status: 'False' }),
+      ]),
+    );
   });
 
   it('moves leadership when a leader’s process is killed, and the broker rejoins', () =>
@@ -162,6 +182,20 @@ describe('the operator as metadata controller', () => {
       },
     );
     expect(allLogs()).toContain(`Fenced broker ${leader} (pod ${CLUSTER}-broker-${leader} is terminating)`);
+    // An Event on the Cluster says what moved and why.
+    await eventually('the failover Event', async () => {
+      const list = await read<{ items: Array<{ note?: string; regarding?: { name?: string } }> }>(
+        plane(),
+        `/apis/events.k8s.io/v1/namespaces/${ns}/events`,
+      );
+      return list?.items.some(
+        (e) =>
+          e.regarding?.name === CLUSTER &&
+          new RegExp(
+            `^Moved leadership of \\d+ partitions? from broker ${leader} \\(pod ${CLUSTER}-broker-${leader} is terminating\\)`,
+          ).test(e.note ?? ''),
+      );
+    });
   });
 
   it('fences the brokers of a node that turns NotReady', async () => {

@@ -13,6 +13,7 @@
  * it turning NotReady, fences that broker at once (./fencing.ts decides which).
  */
 import type { Node, Pod, Secret } from 'kubernetes-types/core/v1.js';
+import type { EventRecorder } from '../runtime/events.ts';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../../common/clock.ts';
 import type { Logger } from '../../common/logger.ts';
@@ -20,7 +21,7 @@ import type { ControllerService } from '../../controller/api.ts';
 import type { Heard } from '../../controller/brokers.ts';
 import { Controller as MetadataController } from '../../controller/controller.ts';
 import { type ControllerRoute, tokenDigest } from '../../controller/http-server.ts';
-import { API_VERSION, type Cluster } from '../api/index.ts';
+import { API_VERSION, type Cluster, type Topic } from '../api/index.ts';
 import { ADMIN_TOKEN_KEY, topologyKey } from '../reconcilers/cluster/children.ts';
 import { childLabels, clusterNames, podName } from '../reconcilers/cluster/names.ts';
 import type { KubeClient } from '../runtime/client.ts';
@@ -31,17 +32,21 @@ import type { Lookup } from '../reconcilers/cluster/reconciler.ts';
 import type { FenceOrder } from './fencing.ts';
 import { controllerSettings } from './settings.ts';
 import { KubeMetadataStore } from './kube-store.ts';
+import { StatusProjector } from './projector.ts';
 
 export interface MetadataHostOptions {
   readonly client: Pick<KubeClient, 'request'>;
   readonly caches: {
     readonly clusters: Lookup<Cluster>;
+    readonly topics: Lookup<Topic>;
     readonly secrets: Lookup<Secret>;
     readonly pods: Lookup<Pod>;
     readonly nodes: Lookup<Node>;
   };
   /** This replica, written with each metadata save. */
   readonly identity: string;
+  /** Events on Clusters (failovers), written by the status projector. */
+  readonly events: Pick<EventRecorder, 'record'>;
   /** A broker whose heartbeats stop for this long is fenced (1.5 s). */
   readonly sessionTimeoutMs?: number;
   readonly clock: Clock;
@@ -52,6 +57,8 @@ export interface MetadataHostOptions {
 interface Open {
   readonly uid: string;
   readonly controller: MetadataController;
+  /** Stops projecting its images into the Cluster's and Topics' status. */
+  readonly unsubscribe: () => void;
   /** What brokers talk to: the controller, with racks filled in from the nodes. */
   readonly service: ControllerService;
 }
@@ -75,6 +82,8 @@ export class MetadataHost {
   /** Which brokers of each Cluster asked this replica, and since when (standby or not). */
   readonly #heard = new Map<string, Map<number, Heard>>();
   #leading = false;
+  /** Writes Cluster.status and Topic.status from each controller's images; one per leading term. */
+  #projector: StatusProjector | null = null;
 
   constructor(o: MetadataHostOptions) {
     this.#o = o;
@@ -91,6 +100,14 @@ export class MetadataHost {
   /** Becomes the clusters' controller (the Lease is held): opens a controller for each Cluster. */
   start(): void {
     this.#leading = true;
+    this.#projector = new StatusProjector({
+      client: this.#o.client,
+      caches: this.#o.caches,
+      events: this.#o.events,
+      clock: this.#o.clock,
+      log: this.#o.log,
+      stillLeading: () => this.#leading,
+    });
     this.queue.start();
   }
 
@@ -101,6 +118,13 @@ export class MetadataHost {
     const open = [...this.#open.entries()];
     this.#open.clear();
     await Promise.all(open.map(([key, o]) => this.#close(key, o)));
+    await this.#projector?.close();
+    this.#projector = null;
+  }
+
+  /** A Topic of the Cluster `key` (or its spec) changed: its status follows without waiting for an image. */
+  refresh(key: string): void {
+    if (this.#open.has(key)) this.#projector?.refresh(key);
   }
 
   get leading(): boolean {
@@ -111,6 +135,7 @@ export class MetadataHost {
   async fence(order: FenceOrder): Promise<void> {
     const controller = this.#open.get(order.cluster)?.controller;
     if (!controller) return;
+    this.#projector?.noteFenceReason(order.cluster, order.nodeId, order.reason);
     try {
       await controller.fenceBroker(order.nodeId, order.reason);
     } catch (err) {
@@ -183,7 +208,11 @@ export class MetadataHost {
       return;
     }
     const uid = cluster.metadata.uid ?? '';
-    if (open && open.uid === uid && !open.controller.deposed) return;
+    if (open && open.uid === uid && !open.controller.deposed) {
+      // The Cluster changed (its spec, say): its projected status follows at once.
+      this.#projector?.refresh(key);
+      return;
+    }
     if (open) {
       this.#open.delete(key);
       await this.#close(key, open);
@@ -211,7 +240,17 @@ export class MetadataHost {
       await controller.close();
       return;
     }
-    this.#open.set(key, { uid, controller, service: this.#withRacks(key, cluster, controller) });
+    const projector = this.#projector;
+    const unsubscribe = projector
+      ? controller.onImage((image) => projector.project(key, image))
+      : () => undefined;
+    projector?.project(key, controller.image());
+    this.#open.set(key, {
+      uid,
+      controller,
+      unsubscribe,
+      service: this.#withRacks(key, cluster, controller),
+    });
   }
 
   /**
@@ -244,6 +283,8 @@ export class MetadataHost {
   }
 
   async #close(key: string, open: Open): Promise<void> {
+    open.unsubscribe();
+    this.#projector?.forget(key);
     try {
       await open.controller.close();
     } catch (err) {

@@ -27,6 +27,8 @@ import {
 import { ports } from './children.ts';
 import { bootstrapAddress } from './names.ts';
 
+const OWNED_CONDITIONS: readonly string[] = [Ready, Progressing, Degraded];
+
 export type OwnedClusterStatus = Pick<
   ClusterStatus,
   'observedGeneration' | 'replicas' | 'readyReplicas' | 'bootstrapServers' | 'conditions'
@@ -109,7 +111,11 @@ export function clusterStatus(
       cluster.metadata.namespace,
       ports(cluster).kafka,
     ),
-    conditions: set.conditions as OwnedClusterStatus['conditions'],
+    // Only its own: the metadata controller's conditions on the same list are applied by it
+    // (src/operator/metadata/projector.ts), under its own field manager.
+    conditions: set.conditions.filter((c) =>
+      OWNED_CONDITIONS.includes(c.type),
+    ) as OwnedClusterStatus['conditions'],
   };
   const before = cluster.status;
   const changed =
