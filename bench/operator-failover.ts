@@ -13,7 +13,8 @@
  *   pod deleted          the leader's pod deleted and its process sent SIGTERM, as the kubelet does
  *                        (the pod watch fences it; the broker's controlled shutdown moves the rest)
  *   node NotReady        the leader's node turns NotReady, its process frozen (the node watch)
- *   node frozen          the leader's process frozen, Kubernetes silent (heartbeats: 1.5 s session)
+ *   node frozen          the leader's process frozen, Kubernetes silent (heartbeats: 1.5 s session);
+ *                        once more with the probe's request timeout at 1 s
  * A frozen leader answers nothing: the probe waits out its 2 s request timeout before it asks
  * another broker, whatever the controller does, so the frozen rows are bounded by the client. The
  * "new leader" columns time the controller's part alone: fault → a survivor's Metadata names a new
@@ -158,7 +159,15 @@ const watched =
   };
 
 /** The faults as one ClusterTarget each: measureFailover calls pause/resume (or kill/revive). */
-function targets(s: Setup): Array<{ name: string; fault: 'kill' | 'stop'; target: ClusterTarget }> {
+interface Fault {
+  name: string;
+  fault: 'kill' | 'stop';
+  target: ClusterTarget;
+  /** The probe's request.timeout.ms, when not the 2 s of every other row. */
+  requestTimeoutMs?: number;
+}
+
+function targets(s: Setup): Fault[] {
   const base = {
     description: '',
     bootstrap: s.brokers.map((b) => b.bootstrap).join(','),
@@ -237,6 +246,22 @@ function targets(s: Setup): Array<{ name: string; fault: 'kill' | 'stop'; target
       },
     },
     {
+      name: 'node frozen, client timeout 1 s',
+      requestTimeoutMs: 1000,
+      fault: 'stop',
+      target: {
+        ...base,
+        name: 'frozen1s',
+        kill: unused,
+        revive: unused,
+        pause: async (n) => signal(b(n), 'SIGSTOP'),
+        resume: async (n) => {
+          signal(b(n), 'SIGCONT');
+          await allRegistered(s);
+        },
+      },
+    },
+    {
       name: 'operator hand-over',
       fault: 'kill',
       target: {
@@ -287,6 +312,7 @@ async function main(): Promise<void> {
       const run = await measureFailover(target, {
         topic: watch.topic,
         fault: t.fault,
+        requestTimeoutMs: t.requestTimeoutMs,
         times: TIMES,
         log: (line) => console.log(`  ${line}`),
       });

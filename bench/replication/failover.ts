@@ -85,7 +85,14 @@ export type Fault = 'kill' | 'stop';
 
 export async function measureFailover(
   target: ClusterTarget,
-  o: { topic: string; fault: Fault; times: number; log: (line: string) => void },
+  o: {
+    topic: string;
+    fault: Fault;
+    times: number;
+    log: (line: string) => void;
+    /** The probe's request.timeout.ms (2000). */
+    requestTimeoutMs?: number;
+  },
 ): Promise<FailoverRun> {
   const admin = await adminFor(target);
   const run: FailoverRun = { times: [], failures: [] };
@@ -97,6 +104,7 @@ export async function measureFailover(
       topic: o.topic,
       partition: 0,
       intervalMs: PROBE_INTERVAL_MS,
+      requestTimeoutMs: o.requestTimeoutMs,
     });
     for (let k = 0; k < o.times; k++) {
       await waitFullIsr(admin, o.topic, 180_000);

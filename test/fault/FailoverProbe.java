@@ -15,6 +15,7 @@
  * (SIGSTOP) rather than dies, the 30 s the client would wait on a request the hung leader holds. Runs from source (Java 11+ single-file launch) on Kafka's classpath.
  *
  *   java -cp <kafka libs> FailoverProbe.java <bootstrap> <topic> <partition> <interval-ms> [id-prefix]
+ *       [request-timeout-ms]
  */
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -38,6 +39,7 @@ public class FailoverProbe {
     int partition = Integer.parseInt(args[2]);
     long intervalMs = Long.parseLong(args[3]);
     String idPrefix = args.length > 4 ? args[4] : "java-";
+    String requestTimeoutMs = args.length > 5 ? args[5] : "2000";
     Properties props = new Properties();
     props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     props.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -47,7 +49,7 @@ public class FailoverProbe {
     props.put(ProducerConfig.RETRY_BACKOFF_MAX_MS_CONFIG, "100");
     props.put(ProducerConfig.RECONNECT_BACKOFF_MS_CONFIG, "20");
     props.put(ProducerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, "100");
-    props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, "2000");
+    props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, requestTimeoutMs);
     props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "120000");
     props.put(ProducerConfig.CLIENT_ID_CONFIG, "tributary-failover-probe");
     PrintStream out = new PrintStream(System.out, true, "UTF-8");

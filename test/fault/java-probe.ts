@@ -67,6 +67,8 @@ export class FailoverProbe {
     partition: number;
     intervalMs: number;
     idPrefix?: string;
+    /** The producer's request.timeout.ms (2000): how long it waits on a broker that answers nothing. */
+    requestTimeoutMs?: number;
     listener?: ProbeListener;
   }): Promise<FailoverProbe> {
     const classpath = await ensureKafkaJars();
@@ -84,6 +86,7 @@ export class FailoverProbe {
         String(o.partition),
         String(o.intervalMs),
         o.idPrefix ?? 'java-',
+        String(o.requestTimeoutMs ?? 2000),
       ],
       { stdio: ['pipe', 'pipe', 'pipe'] },
     );
