@@ -29,22 +29,18 @@ import { decodeState, metadataConfigMapName } from '../src/operator/metadata/kub
 import type { ControlPlane } from '../test/kube/harness.ts';
 import { startControlPlane } from '../test/kube/harness.ts';
 import {
-  adminToken,
   forgetPod,
   putBrokerPod,
   putNode,
   signal,
-  spawnOperatedBroker,
+  startOperatedCluster,
 } from '../test/kube/operator-brokers.ts';
 import {
   OPERATOR_NAMESPACE,
-  clusterObject,
-  clustersPath,
   eventually,
   installCrds,
   installOperatorConfig,
   isLeading,
-  must,
   namespace,
   operatorKubeconfig,
   read,
@@ -74,19 +70,16 @@ interface Setup {
   leader?: OperatorProcess;
 }
 
-/** A replica; `controllerAddress` puts it on a port the brokers already know (a replacement). */
-async function spawnReplica(s: Setup, name: string, controllerAddress?: string): Promise<OperatorProcess> {
-  const op = await spawnOperator(s.cp, name, s.kubeconfig, [
-    '--leader-election-namespace',
-    OPERATOR_NAMESPACE,
-    ...LEASE,
-    '--log-level',
-    'warn',
-    // The last --controller-listen wins over the one spawnOperator chose.
-    ...(controllerAddress ? ['--controller-listen', controllerAddress] : []),
-  ]);
+const OPERATOR_ARGS = ['--leader-election-namespace', OPERATOR_NAMESPACE, ...LEASE, '--log-level', 'warn'];
+
+/** A replacement replica on the controller port the brokers already know, as a Deployment's would be. */
+async function replaceReplica(s: Setup, killed: OperatorProcess): Promise<OperatorProcess> {
+  const name = `${killed.name}-${Date.now() % 10000}`;
+  const op = await spawnOperator(s.cp, name, s.kubeconfig, OPERATOR_ARGS, {
+    controllerPort: Number(killed.controllerAddress.split(':')[1]),
+  });
   await eventually(`${name} ready`, async () => (await op.get('/readyz'))?.status === 200, 60_000);
-  return controllerAddress ? { ...op, controllerAddress } : op;
+  return op;
 }
 
 async function setUp(): Promise<Setup> {
@@ -94,18 +87,14 @@ async function setUp(): Promise<Setup> {
   installCrds(cp);
   installOperatorConfig(cp);
   const kubeconfig = await operatorKubeconfig(cp);
-  const s: Setup = { cp, ns: '', kubeconfig, operators: [], brokers: [] };
-  s.operators.push(await spawnReplica(s, 'op-a'), await spawnReplica(s, 'op-b'));
-  s.ns = await namespace(cp, 'bench');
-  await must(cp, 'POST', clustersPath(s.ns), clusterObject(s.ns, CLUSTER));
-  const token = await adminToken(cp, s.ns, CLUSTER);
-  for (const id of [0, 1, 2]) {
-    await putNode(cp, `node-${id}`, true);
-    await putBrokerPod(cp, s.ns, CLUSTER, id, `node-${id}`);
-  }
-  const addresses = s.operators.map((op) => op.controllerAddress);
-  for (const id of [0, 1, 2]) s.brokers.push(await spawnOperatedBroker(id, token, addresses));
-  return s;
+  const ns = await namespace(cp, 'bench');
+  const started = await startOperatedCluster(cp, {
+    ns,
+    cluster: CLUSTER,
+    kubeconfig,
+    operatorArgs: OPERATOR_ARGS,
+  });
+  return { cp, ns, kubeconfig, operators: started.operators, brokers: started.brokers };
 }
 
 /** Every broker unfenced again (the next fault starts from a healthy cluster). */
@@ -178,6 +167,18 @@ function targets(s: Setup): Fault[] {
   const pod = (n: number): string => `${CLUSTER}-broker-${n}`;
   const unused = (): Promise<void> => Promise.reject(new Error('not used by this fault'));
   let killedOperator: OperatorProcess | undefined;
+  /** The leader's process frozen, Kubernetes silent: only heartbeats tell. */
+  const frozen = (name: string): ClusterTarget => ({
+    ...base,
+    name,
+    kill: unused,
+    revive: unused,
+    pause: async (n) => signal(b(n), 'SIGSTOP'),
+    resume: async (n) => {
+      signal(b(n), 'SIGCONT');
+      await allRegistered(s);
+    },
+  });
   return [
     {
       name: 'process killed',
@@ -230,36 +231,12 @@ function targets(s: Setup): Fault[] {
         },
       },
     },
-    {
-      name: 'node frozen (heartbeats)',
-      fault: 'stop',
-      target: {
-        ...base,
-        name: 'frozen',
-        kill: unused,
-        revive: unused,
-        pause: async (n) => signal(b(n), 'SIGSTOP'),
-        resume: async (n) => {
-          signal(b(n), 'SIGCONT');
-          await allRegistered(s);
-        },
-      },
-    },
+    { name: 'node frozen (heartbeats)', fault: 'stop', target: frozen('frozen') },
     {
       name: 'node frozen, client timeout 1 s',
-      requestTimeoutMs: 1000,
       fault: 'stop',
-      target: {
-        ...base,
-        name: 'frozen1s',
-        kill: unused,
-        revive: unused,
-        pause: async (n) => signal(b(n), 'SIGSTOP'),
-        resume: async (n) => {
-          signal(b(n), 'SIGCONT');
-          await allRegistered(s);
-        },
-      },
+      target: frozen('frozen1s'),
+      requestTimeoutMs: 1000,
     },
     {
       name: 'operator hand-over',
@@ -279,12 +256,7 @@ function targets(s: Setup): Fault[] {
           await b(n).restart();
           // A replacement replica on the killed one's controller port, as a Deployment would.
           const killed = killedOperator!;
-          const i = s.operators.indexOf(killed);
-          s.operators[i] = await spawnReplica(
-            s,
-            `${killed.name}-${Date.now() % 10000}`,
-            killed.controllerAddress,
-          );
+          s.operators[s.operators.indexOf(killed)] = await replaceReplica(s, killed);
           s.leader = await leadingReplica(s);
         },
       },

@@ -16,7 +16,15 @@ import {
 } from '../../src/operator/reconcilers/cluster/names.ts';
 import { spawnBroker, type BrokerProcess } from '../helpers/broker-process.ts';
 import type { ControlPlane } from './harness.ts';
-import { eventually, must, read } from './operator-helpers.ts';
+import {
+  clusterObject,
+  clustersPath,
+  eventually,
+  must,
+  read,
+  spawnOperator,
+  type OperatorProcess,
+} from './operator-helpers.ts';
 
 /** The Cluster's admin token, once the operator has made it. */
 export async function adminToken(cp: ControlPlane, ns: string, cluster: string): Promise<string> {
@@ -98,4 +106,37 @@ export async function forgetPod(cp: ControlPlane, ns: string, name: string): Pro
 
 export function signal(broker: BrokerProcess, sig: NodeJS.Signals): void {
   process.kill(broker.pid, sig);
+}
+
+export interface OperatedCluster {
+  readonly token: string;
+  readonly operators: OperatorProcess[];
+  readonly brokers: BrokerProcess[];
+}
+
+/**
+ * Two operator replicas (`op-a`, `op-b`, with `operatorArgs`), a 3-broker Cluster `cluster` in `ns`,
+ * a Ready Node and a Pod object per broker, and the three broker processes, their controller
+ * addresses both replicas'. The CRDs and config/rbac must be installed.
+ */
+export async function startOperatedCluster(
+  cp: ControlPlane,
+  o: { ns: string; cluster: string; kubeconfig: string; operatorArgs: string[] },
+): Promise<OperatedCluster> {
+  const operators: OperatorProcess[] = [];
+  for (const name of ['op-a', 'op-b']) {
+    const op = await spawnOperator(cp, name, o.kubeconfig, o.operatorArgs);
+    operators.push(op);
+    await eventually(`${name} ready`, async () => (await op.get('/readyz'))?.status === 200, 60_000);
+  }
+  await must(cp, 'POST', clustersPath(o.ns), clusterObject(o.ns, o.cluster));
+  const token = await adminToken(cp, o.ns, o.cluster);
+  for (const id of [0, 1, 2]) {
+    await putNode(cp, `node-${id}`, true);
+    await putBrokerPod(cp, o.ns, o.cluster, id, `node-${id}`);
+  }
+  const addresses = operators.map((op) => op.controllerAddress);
+  const brokers: BrokerProcess[] = [];
+  for (const id of [0, 1, 2]) brokers.push(await spawnOperatedBroker(id, token, addresses));
+  return { token, operators, brokers };
 }

@@ -21,28 +21,18 @@ import type { BrokerProcess } from '../helpers/broker-process.ts';
 import { createReplicatedTopic, metadataFrom, random } from '../integration/replication/support.ts';
 import { underLoad, type LoadedCluster } from '../integration/replication/under-load.ts';
 import { killLeaderUnderKafkajs } from '../integration/replication/scenarios.ts';
-import {
-  adminToken,
-  forgetPod,
-  putBrokerPod,
-  putNode,
-  signal,
-  spawnOperatedBroker,
-} from './operator-brokers.ts';
+import { forgetPod, putBrokerPod, putNode, signal, startOperatedCluster } from './operator-brokers.ts';
 import {
   OPERATOR_NAMESPACE,
-  clusterObject,
   clustersPath,
   eventually,
   installCrds,
   installOperatorConfig,
   isLeading,
   leadingOperator,
-  must,
   namespace,
   operatorKubeconfig,
   read,
-  spawnOperator,
   storedMetadata,
   type OperatorProcess,
 } from './operator-helpers.ts';
@@ -66,25 +56,21 @@ const plane = useControlPlane(
       installCrds(cp);
       installOperatorConfig(cp);
       const kubeconfig = await operatorKubeconfig(cp);
-      for (const name of ['op-a', 'op-b']) {
-        const op = await spawnOperator(cp, name, kubeconfig, [
+      ns = await namespace(cp, 'meta');
+      const started = await startOperatedCluster(cp, {
+        ns,
+        cluster: CLUSTER,
+        kubeconfig,
+        operatorArgs: [
           '--leader-election-namespace',
           OPERATOR_NAMESPACE,
           ...LEASE,
           '--broker-session-timeout',
           '3s',
-        ]);
-        operators.push(op);
-      }
-      ns = await namespace(cp, 'meta');
-      await must(cp, 'POST', clustersPath(ns), clusterObject(ns, CLUSTER));
-      const token = await adminToken(cp, ns, CLUSTER);
-      for (const id of [0, 1, 2]) {
-        await putNode(cp, `node-${id}`, true);
-        await putBrokerPod(cp, ns, CLUSTER, id, `node-${id}`);
-      }
-      const addresses = operators.map((op) => op.controllerAddress);
-      for (const id of [0, 1, 2]) brokers.push(await spawnOperatedBroker(id, token, addresses));
+        ],
+      });
+      operators.push(...started.operators);
+      brokers.push(...started.brokers);
       kafka = new Kafka({
         clientId: 'operator-metadata',
         brokers: brokers.map((b) => b.bootstrap),
@@ -142,7 +128,8 @@ describe('the operator as metadata controller', () => {
     // What people see: the registry and the conditions in Cluster.status, projected from that state.
     const cluster = await eventually('the broker registry in Cluster.status', async () => {
       const c = await read<Cluster>(plane(), clustersPath(ns, CLUSTER));
-      return c?.status?.brokers?.length === 3 ? c : undefined;
+      // A broker registers fenced and is unfenced once caught up: wait for all three to be Active.
+      return c?.status?.brokers?.filter((b) => b.state === 'Active').length === 3 ? c : undefined;
     });
     expect(cluster.status!.clusterId).toBe(state.clusterId);
     expect(cluster.status!.brokers!.map((b) => [b.id, b.state])).toEqual([
