@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { LOG_LEVELS, createLogger, type LogLevel, type Logger } from '../common/logger.ts';
+import { hostPortListProp } from '../broker/host-port.ts';
 import { buildControllerApp } from '../controller/http-server.ts';
 import { buildOperatorApp } from '../operator/http.ts';
 import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_LEASE_NAME, Operator } from '../operator/operator.ts';
@@ -245,12 +246,13 @@ function settingsFrom(values: ReturnType<typeof parse>): Settings {
   const controllerAddress =
     values['controller-address'] ??
     `${CONTROLLER_SERVICE}.${ownNamespace()}.svc.${domain}:${controllerListen.port}`;
-  for (const a of controllerAddress.split(',')) {
-    if (!/^(\[[0-9a-fA-F:]+\]|[^:\s,]+):(\d{1,5})$/.test(a.trim())) {
-      throw new UsageError(
-        `--controller-address takes HOST:PORT, or several separated by commas, got "${controllerAddress}"`,
-      );
-    }
+  // What the brokers will be given: checked by the broker's own parser of controller.address.
+  try {
+    hostPortListProp('controller.address', '').parse(controllerAddress);
+  } catch {
+    throw new UsageError(
+      `--controller-address takes HOST:PORT, or several separated by commas, got "${controllerAddress}"`,
+    );
   }
   const brokerAdvertise = values['broker-advertise'] ?? 'dns';
   if (brokerAdvertise !== 'dns' && brokerAdvertise !== 'pod-ip') {

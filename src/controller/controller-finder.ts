@@ -10,7 +10,7 @@
  * caller backs off.
  */
 import { lookup } from 'node:dns/promises';
-import type { HostPort } from '../broker/config.ts';
+import type { HostPort } from '../broker/host-port.ts';
 import type { Logger } from '../common/logger.ts';
 
 /** Every address `host` resolves to (`dns.lookup` with `all: true`: /etc/hosts and DNS alike). */

@@ -9,7 +9,7 @@
  * admin calls answer REQUEST_TIMED_OUT (a Kafka error clients retry) within the request timeout.
  */
 import http from 'node:http';
-import type { HostPort } from '../broker/config.ts';
+import type { HostPort } from '../broker/host-port.ts';
 import type { Clock, TimerHandle } from '../common/clock.ts';
 import type { Logger } from '../common/logger.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';

@@ -6,7 +6,7 @@
  * a dead node) costs a round a moment, not a whole request timeout.
  */
 import http from 'node:http';
-import type { HostPort } from '../broker/config.ts';
+import type { HostPort } from '../broker/host-port.ts';
 import type { Clock, TimerHandle } from '../common/clock.ts';
 import { ErrorCode } from '../protocol/error-codes.ts';
 import { NODE_ID_HEADER, type WireImage } from './api.ts';

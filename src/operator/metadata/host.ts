@@ -143,11 +143,6 @@ export class MetadataHost {
     }
   }
 
-  /** The open controller of the Cluster `namespace/name`. */
-  controllerOf(key: string): MetadataController | undefined {
-    return this.#open.get(key)?.controller;
-  }
-
   /**
    * Who answers a broker sending `token` (see the HTTP server's `route`). Constant time in the token.
    * A request naming its broker is also evidence that the broker is alive: a standby remembers it,
@@ -177,7 +172,12 @@ export class MetadataHost {
   #tokenKey(token: string): string | undefined {
     const hash = tokenDigest(token);
     const cached = this.#byToken.get(hash);
-    if (cached !== undefined) return cached;
+    // Still that Cluster's token? A Cluster made again under the same name has a new one.
+    if (cached !== undefined) {
+      const current = this.#token(cached);
+      if (current !== undefined && tokenDigest(current) === hash) return cached;
+      this.#byToken.delete(hash);
+    }
     // Tokens of Clusters not reconciled here yet (a standby): look through the cached Secrets.
     for (const cluster of this.#o.caches.clusters.list()) {
       const key = `${cluster.metadata.namespace}/${cluster.metadata.name}`;
