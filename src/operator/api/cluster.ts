@@ -261,6 +261,37 @@ export const ClusterSpec = Type.Object(
         { description: 'Prometheus metrics.', default: {}, ...CLOSED },
       ),
     ),
+    discovery: Type.Optional(
+      Type.Object(
+        {
+          topics: Type.Optional(
+            Type.Boolean({
+              description:
+                'Topics created in the cluster (by Kafka clients or tools) appear as Topic resources labelled tributary.dev/discovered.',
+              default: true,
+            }),
+          ),
+          internalTopics: Type.Optional(
+            Type.Boolean({
+              description: 'Internal topics (__consumer_offsets) appear as Topic resources too.',
+              default: false,
+            }),
+          ),
+          consumerGroups: Type.Optional(
+            Type.Boolean({
+              description:
+                'Consumer groups that exist in the cluster appear as ConsumerGroup resources labelled tributary.dev/discovered.',
+              default: true,
+            }),
+          ),
+        },
+        {
+          description: 'What the operator mirrors from the cluster into Kubernetes resources.',
+          default: {},
+          ...CLOSED,
+        },
+      ),
+    ),
     template: Type.Optional(
       Type.Object(
         { pod: Type.Optional(PodTemplate) },

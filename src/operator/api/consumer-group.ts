@@ -93,6 +93,14 @@ export const ConsumerGroupSpec = Type.Object(
       }),
     ),
     offsetReset: Type.Optional(OffsetReset),
+    refreshIntervalSeconds: Type.Optional(
+      Int32({
+        description: "How often the group's state, offsets and lag are read into status and metrics.",
+        minimum: 1,
+        maximum: 3600,
+        default: 10,
+      }),
+    ),
   },
   { description: 'The consumer group to observe, and a reset of its offsets.', ...CLOSED },
 );

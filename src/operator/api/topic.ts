@@ -6,7 +6,9 @@ import type { PartitionState as ImagePartitionState } from '../../controller/ima
 import Type, { type Static } from 'typebox';
 import { ClusterRef, ConfigMap, TOPIC_NAME_MAX_LENGTH, TopicName, statusOf } from './meta.ts';
 import { defineResource, type ResourceObject } from './resource.ts';
-import { CLOSED, Int32, withRules } from './schema.ts';
+import { CLOSED, Int32, StringEnum, withRules } from './schema.ts';
+
+export const DELETION_POLICIES = ['Retain', 'Delete'] as const;
 
 export const CLEANUP_POLICIES = ['delete', 'compact', 'compact,delete', 'delete,compact'] as const;
 
@@ -58,6 +60,13 @@ export const TopicSpec = withRules(
         ],
       ),
       config: Type.Optional(TopicConfig),
+      deletionPolicy: Type.Optional(
+        StringEnum(DELETION_POLICIES, {
+          description:
+            'What deleting this resource does to the topic: Retain keeps the topic and its data (it reappears as a discovered Topic), Delete deletes them. docs/adr/0019.',
+          default: 'Retain',
+        }),
+      ),
     },
     { description: 'The desired topic.', ...CLOSED },
   ),
