@@ -22,7 +22,7 @@ import type { OffsetForLeaderEpochRequest } from '../../protocol/messages/offset
 import type { OffsetForLeaderEpochResponse } from '../../protocol/messages/offset-for-leader-epoch-response.ts';
 import type { ProducerStateManager } from '../producer-state-manager.ts';
 import { appendRuns } from './append-runs.ts';
-import { KafkaConnection } from './kafka-connection.ts';
+import { KafkaConnection } from '../../protocol/kafka-connection.ts';
 import type { ReplicaPartition } from './partition.ts';
 import { truncationStep } from './truncation.ts';
 

@@ -1,13 +1,14 @@
 /**
- * An outgoing Kafka connection, for a follower's fetcher to reach its leader: framed requests with
+ * An outgoing Kafka connection — a follower's fetcher reaching its leader, the operator's admin
+ * client (src/operator/kafka/) reaching any broker: framed requests with
  * correlation ids (src/protocol/frame.ts), responses matched back by id. It connects on the first
  * request and again after any failure; a failure (refused connection, reset, timeout, a frame that
  * does not decode) rejects every request in flight and drops the socket, and the caller decides
  * when to try again (replica.fetch.backoff.ms).
  */
 import net from 'node:net';
-import type { Clock, TimerHandle } from '../../common/clock.ts';
-import { decodeResponse, encodeRequest } from '../../protocol/frame.ts';
+import type { Clock, TimerHandle } from '../common/clock.ts';
+import { decodeResponse, encodeRequest } from './frame.ts';
 
 export interface KafkaConnectionOptions {
   host: string;
