@@ -142,6 +142,33 @@ export const OffsetResetStatus = Type.Object(
 );
 export type OffsetResetStatus = Static<typeof OffsetResetStatus>;
 
+export const GroupMember = Type.Object(
+  {
+    memberId: Type.String(),
+    groupInstanceId: Type.Optional(Type.String({ description: 'group.instance.id of a static member.' })),
+    clientId: Type.String(),
+    host: Type.String({ description: 'Where the member connects from, as the broker sees it.' }),
+    assignments: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            topic: Type.String(),
+            partitions: Type.Array(Int32({ minimum: 0 }), { 'x-kubernetes-list-type': 'set' }),
+          },
+          CLOSED,
+        ),
+        {
+          description: 'The partitions assigned to the member (consumer protocol groups).',
+          'x-kubernetes-list-type': 'map',
+          'x-kubernetes-list-map-keys': ['topic'],
+        },
+      ),
+    ),
+  },
+  CLOSED,
+);
+export type GroupMember = Static<typeof GroupMember>;
+
 export const ConsumerGroupStatus = statusOf(
   {
     groupId: Type.Optional(Type.String({ description: 'The group id in Kafka.' })),
@@ -151,7 +178,21 @@ export const ConsumerGroupStatus = statusOf(
           'Group state as Kafka reports it: Empty, Stable, PreparingRebalance, CompletingRebalance, Dead, …',
       }),
     ),
+    protocol: Type.Optional(
+      Type.String({
+        description:
+          'The partition assignor the members agreed on (range, roundrobin, cooperative-sticky, …); empty without members.',
+      }),
+    ),
     members: Type.Optional(Int32({ description: 'Active members.', minimum: 0 })),
+    memberDetails: Type.Optional(
+      Type.Array(GroupMember, {
+        description: 'Each active member, its client and the partitions assigned to it.',
+        maxItems: 10000,
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['memberId'],
+      }),
+    ),
     totalLag: Type.Optional(Int64({ description: 'Lag summed over every partition.', minimum: 0 })),
     topics: Type.Optional(
       Type.Array(TopicOffsets, {
@@ -187,10 +228,12 @@ export const ConsumerGroupResource = defineResource({
   ],
   printerColumns: [
     { name: 'Cluster', type: 'string', jsonPath: '.spec.clusterRef.name' },
-    { name: 'Group', type: 'string', jsonPath: '.status.groupId' },
     { name: 'State', type: 'string', jsonPath: '.status.state' },
-    { name: 'Lag', type: 'integer', jsonPath: '.status.totalLag' },
-    { name: 'Members', type: 'integer', jsonPath: '.status.members', priority: 1 },
+    { name: 'Members', type: 'integer', jsonPath: '.status.members' },
+    { name: 'Lag', type: 'integer', jsonPath: '.status.totalLag', description: 'Lag over every partition.' },
+    { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+    { name: 'Group', type: 'string', jsonPath: '.status.groupId', priority: 1 },
+    { name: 'Protocol', type: 'string', jsonPath: '.status.protocol', priority: 1 },
   ],
 });
 export type ConsumerGroup = ResourceObject<ConsumerGroupSpec, ConsumerGroupStatus>;
