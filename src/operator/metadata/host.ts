@@ -19,6 +19,7 @@ import type { Clock } from '../../common/clock.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { ControllerService } from '../../controller/api.ts';
 import type { Heard } from '../../controller/brokers.ts';
+import type { MetadataImage } from '../../controller/image.ts';
 import { Controller as MetadataController } from '../../controller/controller.ts';
 import { type ControllerRoute, tokenDigest } from '../../controller/http-server.ts';
 import { API_VERSION, type Cluster, type Topic } from '../api/index.ts';
@@ -63,6 +64,9 @@ interface Open {
   readonly service: ControllerService;
 }
 
+/** Told of each image of a Cluster (`namespace/name`) whose controller is open here. */
+export type ImageWatcher = (clusterKey: string, image: MetadataImage) => void;
+
 const DEFAULT_SESSION_TIMEOUT_MS = 1500;
 const WAIT_FOR_TOKEN_MS = 1000;
 /**
@@ -82,6 +86,7 @@ export class MetadataHost {
   /** Which brokers of each Cluster asked this replica, and since when (standby or not). */
   readonly #heard = new Map<string, Map<number, Heard>>();
   #leading = false;
+  readonly #watchers = new Set<ImageWatcher>();
   /** Writes Cluster.status and Topic.status from each controller's images; one per leading term. */
   #projector: StatusProjector | null = null;
 
@@ -129,6 +134,15 @@ export class MetadataHost {
 
   get leading(): boolean {
     return this.#leading;
+  }
+
+  /**
+   * The metadata controller of Cluster `key` (`namespace/name`) while it is open on this replica —
+   * it leads and has taken the cluster over — for the Topic and ConsumerGroup reconcilers.
+   */
+  service(key: string): ControllerService | undefined {
+    const open = this.#open.get(key);
+    return this.#leading && open && !open.controller.deposed ? open.service : undefined;
   }
 
   /** Fences a broker Kubernetes says is gone (./fencing.ts), if its cluster's controller is open here. */
@@ -241,9 +255,10 @@ export class MetadataHost {
       return;
     }
     const projector = this.#projector;
-    const unsubscribe = projector
-      ? controller.onImage((image) => projector.project(key, image))
-      : () => undefined;
+    const unsubscribe = controller.onImage((image) => {
+      projector?.project(key, image);
+      this.#tellWatchers(key, image);
+    });
     projector?.project(key, controller.image());
     this.#open.set(key, {
       uid,
@@ -251,6 +266,26 @@ export class MetadataHost {
       unsubscribe,
       service: this.#withRacks(key, cluster, controller),
     });
+    this.#tellWatchers(key, controller.image());
+  }
+
+  /**
+   * Calls `listener` with every image of every Cluster whose controller is open here, starting
+   * with the image it opens with; returns the unsubscribe function.
+   */
+  watchImages(listener: ImageWatcher): () => void {
+    this.#watchers.add(listener);
+    return () => this.#watchers.delete(listener);
+  }
+
+  #tellWatchers(key: string, image: MetadataImage): void {
+    for (const watcher of this.#watchers) {
+      try {
+        watcher(key, image);
+      } catch (err) {
+        this.#log.error({ err, cluster: key }, 'An image watcher failed');
+      }
+    }
   }
 
   /**

@@ -43,6 +43,9 @@ export const isConflict = (err: unknown): boolean =>
 export const isAlreadyExists = (err: unknown): boolean =>
   err instanceof KubeApiError && err.status === 409 && err.reason === 'AlreadyExists';
 
+/** 422: the object is invalid (its schema or a validation rule refuses it); sending it again cannot help. */
+export const isInvalid = (err: unknown): boolean => hasStatus(err, 422);
+
 /** 410: a resourceVersion or continue token older than the server still keeps. */
 export const isGone = (err: unknown): boolean => hasStatus(err, 410);
 
