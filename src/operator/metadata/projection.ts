@@ -42,7 +42,7 @@ export type MetadataClusterStatus = Required<
 >;
 /** The fields of Topic.status this projection owns. */
 export type MetadataTopicStatus = Required<
-  Pick<TopicStatus, 'topicName' | 'topicId' | 'partitions' | 'conditions'>
+  Pick<TopicStatus, 'topicName' | 'topicId' | 'partitions' | 'underReplicatedPartitions' | 'conditions'>
 >;
 type Conditions = NonNullable<ClusterStatus['conditions']>;
 
@@ -122,11 +122,13 @@ export function projectTopic(
     topicName: name,
     topicId: state.topicId,
     partitions: state.partitions.map(partitionStatus).sort((a, b) => a.partition - b.partition),
+    underReplicatedPartitions: h.underReplicated.length,
     conditions: conditions.list,
   };
   const changed =
     before?.topicName !== status.topicName ||
     before.topicId !== status.topicId ||
+    before.underReplicatedPartitions !== status.underReplicatedPartitions ||
     !isDeepStrictEqual(before.partitions ?? [], status.partitions) ||
     conditionsDiffer(before.conditions, status.conditions);
   return { status, changed };
