@@ -18,8 +18,8 @@ import {
   type ResourceDefinition,
 } from '../../src/operator/api/index.ts';
 import { crdFileName } from '../../hack/gen-crds.ts';
+import { CASES } from '../unit/operator/api/cases.ts';
 import {
-  CASES,
   FULL_STATUS,
   fullCluster,
   fullConsumerGroup,
@@ -27,7 +27,7 @@ import {
   minimalCluster,
   minimalConsumerGroup,
   minimalTopic,
-} from '../unit/operator/api/cases.ts';
+} from '../unit/operator/api/fixtures.ts';
 import { parseYaml } from '../unit/operator/api/parse-yaml.ts';
 import type { KubeResponse } from './harness.ts';
 import { REPO, installCrds, kubectl as kubectlOn } from './operator-helpers.ts';
@@ -256,8 +256,8 @@ describe('CRDs on a real API server', () => {
 
     it('shows the printer columns of a ConsumerGroup', () => {
       const [header, row] = table('consumergroups.tributary.dev', 'kc-billing');
-      expect(header).toEqual(['NAME', 'CLUSTER', 'GROUP', 'STATE', 'LAG', 'AGE']);
-      expect(row.slice(0, 5)).toEqual(['kc-billing', 'full', 'billing-service.v2', 'Stable', '15']);
+      expect(header).toEqual(['NAME', 'CLUSTER', 'STATE', 'MEMBERS', 'LAG', 'READY', 'AGE']);
+      expect(row.slice(0, 6)).toEqual(['kc-billing', 'full', 'Stable', '2', '15', 'True']);
     });
 
     it('knows the short names', () => {

@@ -4,21 +4,34 @@
  * Cluster.status").
  */
 import Type, { type Static } from 'typebox';
-import type { Affinity, PodSecurityContext } from 'kubernetes-types/core/v1.d.ts';
-import { ConfigMap, statusOf } from './meta.ts';
+import type { PodSecurityContext } from 'kubernetes-types/core/v1.d.ts';
+import { Affinity } from './affinity.ts';
+import { CLUSTER_NAME, ConfigMap, statusOf } from './meta.ts';
 import { compareQuantityText, parseQuantity } from './quantity.ts';
 import { defineResource, type ResourceObject } from './resource.ts';
 import {
+  Annotations,
   CLOSED,
+  DNS_SUBDOMAIN_PATTERN,
   Int32,
   Int64,
   IntOrStringQuantity,
   KubernetesObject,
+  LabelKey,
+  LabelValue,
+  Labels,
   QUANTITY_PATTERN,
   StringEnum,
   StringMap,
   withRules,
 } from './schema.ts';
+
+/**
+ * The most brokers a Cluster may have. Every broker has an entry in the Cluster's status (the broker
+ * registry, in one object of at most 1.5 MiB in etcd) and is sent every metadata image; a few hundred
+ * is already past the largest Kafka clusters run as one.
+ */
+export const MAX_BROKERS = 256;
 
 /**
  * Broker configs the operator sets per broker from the Cluster and the pod; accepting them in
@@ -33,8 +46,6 @@ export const OPERATOR_OWNED_BROKER_CONFIGS = [
   'log.dir',
   'log.dirs',
 ] as const;
-
-const celList = (values: readonly string[]): string => `[${values.map((v) => `'${v}'`).join(', ')}]`;
 
 /** A quantity (text) greater than zero. */
 const isPositiveQuantity = (text: string): boolean => (parseQuantity(text)?.sign ?? 0) > 0;
@@ -61,6 +72,7 @@ const Storage = withRules(
           description:
             "StorageClass of the volumes; the cluster's default class when absent. Cannot be changed.",
           maxLength: 253,
+          pattern: DNS_SUBDOMAIN_PATTERN,
         }),
       ),
       deleteClaim: Type.Optional(
@@ -138,15 +150,47 @@ const Resources = withRules(
   ],
 );
 
-const TolerationSchema = Type.Object(
-  {
-    key: Type.Optional(Type.String({ maxLength: 317 })),
-    operator: Type.Optional(StringEnum(['Exists', 'Equal'] as const)),
-    value: Type.Optional(Type.String({ maxLength: 63 })),
-    effect: Type.Optional(StringEnum(['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const)),
-    tolerationSeconds: Type.Optional(Int64()),
-  },
-  CLOSED,
+const Toleration = withRules(
+  Type.Object(
+    {
+      key: Type.Optional(
+        LabelKey({ description: "The taint's key; every taint's when empty (with operator Exists)." }),
+      ),
+      operator: Type.Optional(
+        StringEnum(['Exists', 'Equal'] as const, { description: 'Equal when absent.' }),
+      ),
+      value: Type.Optional(LabelValue({ description: "The taint's value, with operator Equal." })),
+      effect: Type.Optional(
+        StringEnum(['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const, {
+          description: 'The effect tolerated; every effect when absent.',
+        }),
+      ),
+      tolerationSeconds: Type.Optional(
+        Int64({ description: 'How long a NoExecute taint is tolerated; for ever when absent.' }),
+      ),
+    },
+    CLOSED,
+  ),
+  [
+    {
+      rule: "!has(self.operator) || self.operator != 'Exists' || !has(self.value) || self.value == ''",
+      message: 'value must be empty with operator Exists, which tolerates every value',
+      fieldPath: '.value',
+      check: (self) => self.operator !== 'Exists' || !self.value,
+    },
+    {
+      rule: "(has(self.key) && self.key != '') || (has(self.operator) && self.operator == 'Exists')",
+      message: 'operator must be Exists when key is empty, which tolerates every taint',
+      fieldPath: '.operator',
+      check: (self) => Boolean(self.key) || self.operator === 'Exists',
+    },
+    {
+      rule: "!has(self.tolerationSeconds) || (has(self.effect) && self.effect == 'NoExecute')",
+      message: 'effect must be NoExecute when tolerationSeconds is set',
+      fieldPath: '.effect',
+      check: (self) => self.tolerationSeconds === undefined || self.effect === 'NoExecute',
+    },
+  ],
 );
 
 const PodTemplate = Type.Object(
@@ -154,23 +198,34 @@ const PodTemplate = Type.Object(
     metadata: Type.Optional(
       Type.Object(
         {
-          labels: Type.Optional(StringMap(Type.String({ maxLength: 63 }))),
-          annotations: Type.Optional(StringMap(Type.String())),
+          labels: Type.Optional(Labels({ maxProperties: 64 })),
+          annotations: Type.Optional(
+            Annotations({
+              description: 'At most 256 KiB, keys and values together, as Kubernetes allows.',
+              maxProperties: 64,
+            }),
+          ),
         },
         { description: 'Labels and annotations added to the broker pods.', ...CLOSED },
       ),
     ),
     nodeSelector: Type.Optional(
-      StringMap(Type.String(), { description: 'Node labels the brokers must run on.' }),
+      Labels({ description: 'Node labels the brokers must run on.', maxProperties: 64 }),
     ),
-    tolerations: Type.Optional(Type.Array(TolerationSchema, { description: 'Taints the brokers tolerate.' })),
+    tolerations: Type.Optional(
+      Type.Array(Toleration, { description: 'Taints the brokers tolerate.', maxItems: 64 }),
+    ),
     affinity: Type.Optional(
-      KubernetesObject<Affinity>({
+      Affinity({
         description: 'A core Affinity for the broker pods, replacing the default spreading across nodes.',
       }),
     ),
     priorityClassName: Type.Optional(
-      Type.String({ description: 'PriorityClass of the broker pods.', maxLength: 253 }),
+      Type.String({
+        description: 'PriorityClass of the broker pods.',
+        maxLength: 253,
+        pattern: DNS_SUBDOMAIN_PATTERN,
+      }),
     ),
     securityContext: Type.Optional(
       KubernetesObject<PodSecurityContext>({ description: 'A core PodSecurityContext for the broker pods.' }),
@@ -206,9 +261,13 @@ const Ports = withRules(
   ],
 );
 
-export const ClusterSpec = Type.Object(
+const ClusterSpecObject = Type.Object(
   {
-    replicas: Int32({ description: 'Number of brokers.', minimum: 1 }),
+    replicas: Int32({
+      description: `Number of brokers, 1 to ${MAX_BROKERS}.`,
+      minimum: 1,
+      maximum: MAX_BROKERS,
+    }),
     image: Type.Optional(
       Type.String({
         description: "Broker image; the operator's own image when absent.",
@@ -220,29 +279,18 @@ export const ClusterSpec = Type.Object(
     resources: Type.Optional(Resources),
     storage: Storage,
     config: Type.Optional(
-      withRules(
-        ConfigMap(
-          'Broker config defaults, Kafka property names to string values ("log.retention.hours": "72").',
-          512,
-        ),
-        [
-          {
-            rule: `!self.exists(k, k in ${celList(OPERATOR_OWNED_BROKER_CONFIGS)})`,
-            message: `config cannot set ${OPERATOR_OWNED_BROKER_CONFIGS.join(', ')}: the operator sets them for each broker`,
-            reason: 'FieldValueForbidden',
-            check: (self) => !OPERATOR_OWNED_BROKER_CONFIGS.some((k) => k in self),
-          },
-        ],
+      ConfigMap(
+        'Broker config defaults, Kafka property names to string values ("log.retention.hours": "72").',
+        512,
       ),
     ),
     rack: Type.Optional(
       Type.Object(
         {
           topologyKey: Type.Optional(
-            Type.String({
+            LabelKey({
               description: "Node label whose value is the broker's rack (replicas are spread across racks).",
               minLength: 1,
-              maxLength: 317,
               default: 'topology.kubernetes.io/zone',
             }),
           ),
@@ -301,6 +349,18 @@ export const ClusterSpec = Type.Object(
   },
   { description: 'The desired cluster.', ...CLOSED },
 );
+
+export const ClusterSpec = withRules(
+  ClusterSpecObject,
+  // One rule per key, on the spec so that the refusal names the key (`spec.config[broker.id]`).
+  OPERATOR_OWNED_BROKER_CONFIGS.map((key) => ({
+    rule: `!has(self.config) || !('${key}' in self.config)`,
+    message: `${key} cannot be set: the operator sets it for each broker`,
+    fieldPath: `.config['${key}']`,
+    reason: 'FieldValueForbidden' as const,
+    check: (self: { config?: Record<string, string> }) => !Object.hasOwn(self.config ?? {}, key),
+  })),
+);
 export type ClusterSpec = Static<typeof ClusterSpec>;
 
 export const BrokerRegistration = Type.Object(
@@ -341,13 +401,6 @@ export const ClusterStatus = statusOf(
 );
 export type ClusterStatus = Static<typeof ClusterStatus>;
 
-/**
- * Names of the StatefulSet, Services and pods derive from the Cluster's name; a DNS-1035 label of at
- * most this length leaves room for their suffixes and the StatefulSet's revision hash (63 in all).
- */
-export const CLUSTER_NAME_MAX_LENGTH = 40;
-const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-
 export const ClusterResource = defineResource({
   kind: 'Cluster',
   plural: 'clusters',
@@ -355,15 +408,7 @@ export const ClusterResource = defineResource({
   description: 'A Tributary cluster: brokers speaking the Kafka protocol, run by the operator.',
   spec: ClusterSpec,
   status: ClusterStatus,
-  rules: [
-    {
-      rule: `self.metadata.name.size() <= ${CLUSTER_NAME_MAX_LENGTH} && self.metadata.name.matches('${DNS_1035_LABEL.source}')`,
-      message: `a Cluster name is a DNS label of at most ${CLUSTER_NAME_MAX_LENGTH} characters starting with a letter: it names the brokers' StatefulSet and Services`,
-      fieldPath: '.metadata.name',
-      check: (self) =>
-        self.metadata.name.length <= CLUSTER_NAME_MAX_LENGTH && DNS_1035_LABEL.test(self.metadata.name),
-    },
-  ],
+  rules: [CLUSTER_NAME],
   printerColumns: [
     { name: 'Brokers', type: 'integer', jsonPath: '.spec.replicas', description: 'Desired brokers.' },
     { name: 'Ready', type: 'integer', jsonPath: '.status.readyReplicas', description: 'Ready brokers.' },

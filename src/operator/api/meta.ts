@@ -3,7 +3,7 @@
  * (metav1.Condition), the reference to a Cluster, Kafka topic names and config maps.
  */
 import Type, { type Static, type TSchema } from 'typebox';
-import { CLOSED, Int64, StringEnum, StringMap, Timestamp, withRules } from './schema.ts';
+import { CLOSED, Int64, StringEnum, StringMap, Timestamp, withRules, type CelRule } from './schema.ts';
 
 export const GROUP = 'tributary.dev';
 export const VERSION = 'v1alpha1';
@@ -61,15 +61,48 @@ export const ObservedGeneration = Int64({
   description: 'The metadata.generation the operator last acted on.',
 });
 
+/**
+ * Names of the StatefulSet, Services and pods derive from the Cluster's name; a DNS-1035 label of at
+ * most this length leaves room for their suffixes and the StatefulSet's revision hash (63 in all).
+ */
+export const CLUSTER_NAME_MAX_LENGTH = 40;
+export const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+export function isValidClusterName(name: string): boolean {
+  return name.length <= CLUSTER_NAME_MAX_LENGTH && DNS_1035_LABEL.test(name);
+}
+
+const CLUSTER_NAME_CEL = (self: string) =>
+  `${self}.size() <= ${CLUSTER_NAME_MAX_LENGTH} && ${self}.matches('${DNS_1035_LABEL.source}')`;
+const CLUSTER_NAME_RULE = `a DNS label of at most ${CLUSTER_NAME_MAX_LENGTH} characters starting with a letter`;
+
+/** The rule on a Cluster's own name (for its root, where `self` is the object). */
+export const CLUSTER_NAME: CelRule<{ metadata: { name: string } }> = {
+  rule: CLUSTER_NAME_CEL('self.metadata.name'),
+  message: `a Cluster name is ${CLUSTER_NAME_RULE}: it names the brokers' StatefulSet and Services`,
+  fieldPath: '.metadata.name',
+  check: (self) => isValidClusterName(self.metadata.name),
+};
+
 /** The Cluster a Topic or ConsumerGroup belongs to; it cannot move to another. */
 export const ClusterRef = withRules(
   Type.Object(
     {
-      name: Type.String({
-        description: 'Name of a Cluster in the same namespace.',
-        minLength: 1,
-        maxLength: 253,
-      }),
+      // Stricter than a resource name: a name no Cluster can have is a mistake, not a Cluster to come.
+      name: withRules(
+        Type.String({
+          description: 'Name of a Cluster in the same namespace.',
+          minLength: 1,
+          maxLength: 253,
+        }),
+        [
+          {
+            rule: CLUSTER_NAME_CEL('self'),
+            message: `clusterRef.name must be the name of a Cluster: ${CLUSTER_NAME_RULE}`,
+            check: isValidClusterName,
+          },
+        ],
+      ),
     },
     { description: 'The Cluster this belongs to, in the same namespace. Cannot be changed.', ...CLOSED },
   ),
@@ -89,6 +122,10 @@ export const TOPIC_NAME_MAX_LENGTH = 249;
 const TOPIC_NAME_CHARS = /^[a-zA-Z0-9._-]+$/;
 /** Internal topics of the group coordinator and transactions: never managed through a Topic. */
 export const RESERVED_TOPIC_NAMES = ['__consumer_offsets', '__transaction_state'] as const;
+
+export function isReservedTopicName(name: string): boolean {
+  return (RESERVED_TOPIC_NAMES as readonly string[]).includes(name);
+}
 
 export function isValidTopicName(name: string): boolean {
   return (

@@ -14,17 +14,9 @@ export const CLEANUP_POLICIES = ['delete', 'compact', 'compact,delete', 'delete,
 
 const MIN_ISR = 'min.insync.replicas';
 
-const TopicConfig = withRules(
-  ConfigMap('Topic configs, Kafka property names to string values ("retention.ms": "86400000").', 256),
-  [
-    {
-      rule: `!('cleanup.policy' in self) || self['cleanup.policy'] in [${CLEANUP_POLICIES.map((p) => `'${p}'`).join(', ')}]`,
-      message: `cleanup.policy must be one of ${CLEANUP_POLICIES.join(', ')}`,
-      check: (self) =>
-        self['cleanup.policy'] === undefined ||
-        (CLEANUP_POLICIES as readonly string[]).includes(self['cleanup.policy']),
-    },
-  ],
+const TopicConfig = ConfigMap(
+  'Topic configs, Kafka property names to string values ("retention.ms": "86400000").',
+  256,
 );
 
 export const TopicSpec = withRules(
@@ -70,14 +62,27 @@ export const TopicSpec = withRules(
     },
     { description: 'The desired topic.', ...CLOSED },
   ),
+  // On the spec rather than the config map, so that a refusal names the key: `spec.config[cleanup.policy]`
+  // (the API server writes a fieldPath that starts with a key, `['cleanup.policy']`, as `config.[…]`).
   [
+    {
+      rule:
+        "!has(self.config) || !('cleanup.policy' in self.config) || " +
+        `self.config['cleanup.policy'] in [${CLEANUP_POLICIES.map((p) => `'${p}'`).join(', ')}]`,
+      message: `cleanup.policy must be one of ${CLEANUP_POLICIES.join(', ')}`,
+      fieldPath: ".config['cleanup.policy']",
+      check: (self) => {
+        const policy = self.config?.['cleanup.policy'];
+        return policy === undefined || (CLEANUP_POLICIES as readonly string[]).includes(policy);
+      },
+    },
     {
       rule:
         `!has(self.config) || !('${MIN_ISR}' in self.config) || ` +
         `(self.config['${MIN_ISR}'].matches('^[0-9]{1,5}$') && int(self.config['${MIN_ISR}']) >= 1 && ` +
         `int(self.config['${MIN_ISR}']) <= self.replicationFactor)`,
-      message: `config ${MIN_ISR} must be a whole number from 1 to replicationFactor`,
-      fieldPath: '.config',
+      message: `${MIN_ISR} must be a whole number from 1 to replicationFactor`,
+      fieldPath: `.config['${MIN_ISR}']`,
       check: (self) => {
         const value = self.config?.[MIN_ISR];
         return (

@@ -3,235 +3,25 @@
  * real API server with the generated CRDs (kube tier, crds.test.ts). Keeping one table is what
  * shows that each CEL rule and its TypeScript twin agree.
  */
+import { ClusterResource, ConsumerGroupResource, TopicResource } from '../../../../src/operator/api/index.ts';
 import {
-  API_VERSION,
-  ClusterResource,
-  ConsumerGroupResource,
-  TopicResource,
-  type Cluster,
-  type ClusterStatus,
-  type ConsumerGroup,
-  type ConsumerGroupStatus,
-  type ResourceDefinition,
-  type Topic,
-  type TopicStatus,
-} from '../../../../src/operator/api/index.ts';
-
-export interface Case {
-  name: string;
-  definition: ResourceDefinition;
-  /** The stored object, for an update; a create when absent. */
-  old?: object;
-  object: object;
-  /** Absent: accepted. Otherwise the field named, and (for CEL rules) words of the message. */
-  rejected?: { path: string; message?: string };
-}
-
-/** A Cluster with every field set, defaults included, so nothing is added when it is stored. */
-export function fullCluster(name = 'full'): Cluster {
-  return {
-    apiVersion: API_VERSION,
-    kind: 'Cluster',
-    metadata: { name },
-    spec: {
-      replicas: 3,
-      image: 'ghcr.io/example/tributary:0.1.0',
-      imagePullPolicy: 'IfNotPresent',
-      resources: {
-        requests: { cpu: '500m', memory: '1Gi' },
-        limits: { cpu: 2, memory: '2Gi' },
-        claims: [{ name: 'gpu', request: 'one' }],
-      },
-      storage: { size: '100Gi', storageClassName: 'fast-ssd', deleteClaim: true },
-      config: { 'log.retention.hours': '72', 'num.partitions': '6', 'auto.create.topics.enable': 'false' },
-      rack: { topologyKey: 'topology.kubernetes.io/zone' },
-      ports: { kafka: 9092, admin: 9644 },
-      metrics: { enabled: false },
-      template: {
-        pod: {
-          metadata: { labels: { team: 'data' }, annotations: { 'example.com/owner': 'data-platform' } },
-          nodeSelector: { 'kubernetes.io/os': 'linux' },
-          tolerations: [
-            { key: 'dedicated', operator: 'Equal', value: 'kafka', effect: 'NoSchedule' },
-            { operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
-          ],
-          affinity: {
-            nodeAffinity: {
-              requiredDuringSchedulingIgnoredDuringExecution: {
-                nodeSelectorTerms: [{ matchExpressions: [{ key: 'disk', operator: 'In', values: ['ssd'] }] }],
-              },
-            },
-          },
-          priorityClassName: 'streaming-high',
-          securityContext: { runAsNonRoot: true, fsGroup: 1000 },
-          imagePullSecrets: [{ name: 'registry' }],
-        },
-      },
-    },
-  };
-}
-
-export function minimalCluster(name = 'minimal'): Cluster {
-  return {
-    apiVersion: API_VERSION,
-    kind: 'Cluster',
-    metadata: { name },
-    spec: { replicas: 1, storage: { size: '1Gi' } },
-  };
-}
-
-export function fullTopic(name = 'orders'): Topic {
-  return {
-    apiVersion: API_VERSION,
-    kind: 'Topic',
-    metadata: { name },
-    spec: {
-      clusterRef: { name: 'full' },
-      topicName: 'orders.v1_eu-west',
-      partitions: 12,
-      replicationFactor: 3,
-      config: { 'cleanup.policy': 'compact,delete', 'min.insync.replicas': '2', 'retention.ms': '604800000' },
-    },
-  };
-}
-
-export function minimalTopic(name = 'events'): Topic {
-  return {
-    apiVersion: API_VERSION,
-    kind: 'Topic',
-    metadata: { name },
-    spec: { clusterRef: { name: 'full' }, partitions: 1, replicationFactor: 1 },
-  };
-}
-
-export function fullConsumerGroup(name = 'billing'): ConsumerGroup {
-  return {
-    apiVersion: API_VERSION,
-    kind: 'ConsumerGroup',
-    metadata: { name },
-    spec: {
-      clusterRef: { name: 'full' },
-      groupId: 'billing-service.v2',
-      offsetReset: {
-        requestId: 'replay-2024-05-01',
-        to: 'timestamp',
-        timestamp: '2024-05-01T00:00:00Z',
-        topics: [{ name: 'orders.v1_eu-west', partitions: [0, 3] }, { name: 'payments' }],
-      },
-    },
-  };
-}
-
-export function minimalConsumerGroup(name = 'audit'): ConsumerGroup {
-  return {
-    apiVersion: API_VERSION,
-    kind: 'ConsumerGroup',
-    metadata: { name },
-    spec: { clusterRef: { name: 'full' } },
-  };
-}
-
-const ready = (reason: string, observedGeneration = 1) => [
-  {
-    type: 'Ready',
-    status: 'True' as const,
-    observedGeneration,
-    lastTransitionTime: '2024-05-01T10:00:00Z',
-    reason,
-    message: '',
-  },
-  {
-    type: 'Degraded',
-    status: 'False' as const,
-    observedGeneration,
-    lastTransitionTime: '2024-05-01T10:00:00Z',
-    reason: 'AsExpected',
-    message: 'Nothing is wrong.',
-  },
-];
-
-/** Statuses with every field set, as the operator writes them. */
-export const FULL_STATUS: { cluster: ClusterStatus; topic: TopicStatus; consumerGroup: ConsumerGroupStatus } =
-  {
-    cluster: {
-      observedGeneration: 1,
-      conditions: ready('AllBrokersReady'),
-      replicas: 3,
-      readyReplicas: 2,
-      bootstrapServers: 'full-bootstrap.default.svc:9092',
-      clusterId: 'MkU3OEVBNTcwNTJENDM2Qk',
-      metadataVersion: 42,
-      brokers: [
-        {
-          id: 0,
-          address: 'full-0.full-brokers.default.svc:9092',
-          rack: 'zone-a',
-          incarnation: 'vQ2x',
-          epoch: 7,
-          state: 'Active',
-        },
-        {
-          id: 1,
-          address: 'full-1.full-brokers.default.svc:9092',
-          incarnation: 'Zk3p',
-          epoch: 9,
-          state: 'Fenced',
-        },
-      ],
-    },
-    topic: {
-      observedGeneration: 1,
-      conditions: ready('Created'),
-      topicName: 'orders.v1_eu-west',
-      topicId: 'b8tRS7h4TJ2Vt43Dp85v2A',
-      partitions: [
-        { partition: 0, leader: 1, leaderEpoch: 4, partitionEpoch: 6, replicas: [1, 2, 0], isr: [1, 2] },
-        { partition: 1, leader: -1, leaderEpoch: 2, partitionEpoch: 2, replicas: [2, 0, 1], isr: [] },
-      ],
-    },
-    consumerGroup: {
-      observedGeneration: 1,
-      conditions: ready('Observed'),
-      groupId: 'billing-service.v2',
-      state: 'Stable',
-      members: 2,
-      totalLag: 15,
-      topics: [
-        {
-          name: 'orders.v1_eu-west',
-          lag: 15,
-          partitions: [
-            { partition: 0, offset: 100, logEndOffset: 110, lag: 10 },
-            { partition: 3, offset: 7, logEndOffset: 12, lag: 5 },
-          ],
-        },
-      ],
-      offsetReset: {
-        requestId: 'replay-2024-05-01',
-        state: 'Succeeded',
-        message: 'Moved 2 partitions.',
-        lastTransitionTime: '2024-05-01T10:00:00Z',
-      },
-    },
-  };
-
-type Mutable = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-/** A copy of `object` changed by `change`. */
-function edit<T extends object>(object: T, change: (o: Mutable) => void): T {
-  const copy = structuredClone(object) as Mutable;
-  change(copy);
-  return copy as T;
-}
-
-/** A 250-character DNS subdomain: a valid resource name, one too long for a Kafka topic. */
-export const NAME_250 = ['a'.repeat(63), 'b'.repeat(63), 'c'.repeat(63), 'd'.repeat(58)].join('.');
+  NAME_250,
+  edit,
+  fullCluster,
+  fullConsumerGroup,
+  fullTopic,
+  minimalCluster,
+  minimalConsumerGroup,
+  minimalTopic,
+  type Case,
+} from './fixtures.ts';
+import { POD_TEMPLATE_CASES } from './pod-template-cases.ts';
 
 const C = ClusterResource;
 const T = TopicResource;
 const G = ConsumerGroupResource;
 
-export const CASES: Case[] = [
+const RESOURCE_CASES: Case[] = [
   // --- Cluster ---------------------------------------------------------------------------------
   { name: 'a Cluster with every field', definition: C, object: fullCluster('c-full') },
   { name: 'a minimal Cluster', definition: C, object: minimalCluster('c-minimal') },
@@ -240,6 +30,17 @@ export const CASES: Case[] = [
     definition: C,
     object: edit(minimalCluster('c-zero'), (o) => (o.spec.replicas = 0)),
     rejected: { path: 'spec.replicas' },
+  },
+  {
+    name: 'a Cluster of 100000 brokers',
+    definition: C,
+    object: edit(minimalCluster('c-huge'), (o) => (o.spec.replicas = 100000)),
+    rejected: { path: 'spec.replicas' },
+  },
+  {
+    name: 'a Cluster of 256 brokers, the most',
+    definition: C,
+    object: edit(minimalCluster('c-most'), (o) => (o.spec.replicas = 256)),
   },
   {
     name: 'a Cluster without storage',
@@ -272,13 +73,25 @@ export const CASES: Case[] = [
       minimalCluster('c-brokerid'),
       (o) => (o.spec.config = { 'broker.id': '7', 'num.io.threads': '8' }),
     ),
-    rejected: { path: 'spec.config', message: 'the operator sets them for each broker' },
+    rejected: { path: 'spec.config[broker.id]', message: 'broker.id cannot be set: the operator sets it' },
   },
   {
     name: 'a broker config that is not a string',
     definition: C,
     object: edit(minimalCluster('c-configint'), (o) => (o.spec.config = { 'num.io.threads': 8 })),
     rejected: { path: 'spec.config[num.io.threads]' },
+  },
+  {
+    name: 'a storage class that is not a resource name',
+    definition: C,
+    object: edit(minimalCluster('c-classname'), (o) => (o.spec.storage.storageClassName = 'Fast_SSD')),
+    rejected: { path: 'spec.storage.storageClassName' },
+  },
+  {
+    name: 'a rack topology key that is not a label key',
+    definition: C,
+    object: edit(minimalCluster('c-rack'), (o) => (o.spec.rack = { topologyKey: 'zone name' })),
+    rejected: { path: 'spec.rack.topologyKey', message: 'must be a label key' },
   },
   {
     name: 'the same port twice',
@@ -425,22 +238,40 @@ export const CASES: Case[] = [
     rejected: { path: 'spec.clusterRef' },
   },
   {
+    name: 'a clusterRef that no Cluster can have',
+    definition: T,
+    object: edit(minimalTopic('t-refname'), (o) => (o.spec.clusterRef.name = 'Prod_EU')),
+    rejected: { path: 'spec.clusterRef.name', message: 'clusterRef.name must be the name of a Cluster' },
+  },
+  {
+    name: 'a clusterRef too long for a Cluster name',
+    definition: T,
+    object: edit(minimalTopic('t-reflong'), (o) => (o.spec.clusterRef.name = 'c'.repeat(41))),
+    rejected: { path: 'spec.clusterRef.name', message: 'clusterRef.name must be the name of a Cluster' },
+  },
+  {
     name: 'min.insync.replicas above the replication factor',
     definition: T,
     object: edit(fullTopic('t-minisr'), (o) => (o.spec.config['min.insync.replicas'] = '4')),
-    rejected: { path: 'spec.config', message: 'min.insync.replicas must be a whole number' },
+    rejected: {
+      path: 'spec.config[min.insync.replicas]',
+      message: 'min.insync.replicas must be a whole number',
+    },
   },
   {
     name: 'min.insync.replicas that is not a number',
     definition: T,
     object: edit(fullTopic('t-minisr-nan'), (o) => (o.spec.config['min.insync.replicas'] = 'two')),
-    rejected: { path: 'spec.config', message: 'min.insync.replicas must be a whole number' },
+    rejected: {
+      path: 'spec.config[min.insync.replicas]',
+      message: 'min.insync.replicas must be a whole number',
+    },
   },
   {
     name: 'an unknown cleanup policy',
     definition: T,
     object: edit(fullTopic('t-cleanup'), (o) => (o.spec.config['cleanup.policy'] = 'forever')),
-    rejected: { path: 'spec.config', message: 'cleanup.policy must be one of' },
+    rejected: { path: 'spec.config[cleanup.policy]', message: 'cleanup.policy must be one of' },
   },
   {
     name: 'fewer partitions',
@@ -496,6 +327,12 @@ export const CASES: Case[] = [
   // --- ConsumerGroup ---------------------------------------------------------------------------
   { name: 'a ConsumerGroup with every field', definition: G, object: fullConsumerGroup('g-full') },
   { name: 'a minimal ConsumerGroup', definition: G, object: minimalConsumerGroup('g-minimal') },
+  {
+    name: 'a ConsumerGroup whose clusterRef is a dotted name',
+    definition: G,
+    object: edit(minimalConsumerGroup('g-refname'), (o) => (o.spec.clusterRef.name = 'prod.eu')),
+    rejected: { path: 'spec.clusterRef.name', message: 'clusterRef.name must be the name of a Cluster' },
+  },
   {
     name: 'a reset to a timestamp without one',
     definition: G,
@@ -582,3 +419,5 @@ export const CASES: Case[] = [
     rejected: { path: 'spec.clusterRef', message: 'clusterRef cannot be changed' },
   },
 ];
+
+export const CASES: Case[] = [...RESOURCE_CASES, ...POD_TEMPLATE_CASES];

@@ -7,7 +7,8 @@ import {
   validate,
   withDefaults,
 } from '../../../../src/operator/api/index.ts';
-import { CASES, fullCluster, fullTopic, minimalCluster, minimalTopic } from './cases.ts';
+import { CASES } from './cases.ts';
+import { fullCluster, fullTopic, minimalCluster, minimalTopic } from './fixtures.ts';
 
 describe('operator api > validate', () => {
   describe.each(CASES.map((c) => [c.name, c] as const))('%s', (_name, c) => {
@@ -141,6 +142,7 @@ describe('operator api > defaults', () => {
       rack: { topologyKey: 'topology.kubernetes.io/zone' },
       ports: { kafka: 9092, admin: 9644 },
       metrics: { enabled: true },
+      discovery: { topics: true, internalTopics: false, consumerGroups: true },
     });
   });
 
