@@ -40,6 +40,7 @@ import { type FenceOrder, nodeFencing, podFencing } from './metadata/fencing.ts'
 import { MetadataHost } from './metadata/host.ts';
 import { LABEL_CLUSTER, MANAGED_SELECTOR } from './reconcilers/cluster/names.ts';
 import { ClusterReconciler } from './reconcilers/cluster/reconciler.ts';
+import { createConsumerGroupController } from './reconcilers/consumer-group/index.ts';
 import { Applier } from './runtime/apply.ts';
 import { KubeClient } from './runtime/client.ts';
 import { Controller } from './runtime/controller.ts';
@@ -232,10 +233,21 @@ export class Operator {
       informer.on({ add: refresh, update: (_old, topic) => refresh(topic) });
     }
 
+    // ConsumerGroups: observed (state, lag) and reset; the cluster's groups discovered as resources.
+    const consumerGroups = createConsumerGroupController({
+      client,
+      caches: this.caches,
+      metadata: this.metadata,
+      events,
+      registry: this.registry,
+      clock,
+      log,
+    });
+
     const le = options.leaderElection;
     this.manager = new Manager({
       informers: (Object.values(this.caches) as KindCache<KubeObject>[]).flatMap((c) => c.informers),
-      controllers: [this.metadata, controller],
+      controllers: [this.metadata, controller, consumerGroups],
       leaderElection:
         le === undefined
           ? undefined
