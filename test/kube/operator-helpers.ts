@@ -326,3 +326,24 @@ export async function storedMetadata(cp: ControlPlane, ns: string, cluster: stri
     writer: cm.metadata!.annotations![ANNOTATION_WRITER]!,
   };
 }
+
+/**
+ * {@link kubectl} without blocking the event loop, for callers that time watch events or other
+ * work while kubectl runs; rejects with its stderr when it exits non-zero.
+ */
+export function kubectlAsync(cp: ControlPlane, args: string[], input?: string): Promise<string> {
+  const child = spawn(join(cp.binDir, 'kubectl'), ['--kubeconfig', cp.kubeconfigPath, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  child.stdin.end(input);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve(stdout) : reject(new Error(`kubectl ${args.join(' ')}: exit ${code}: ${stderr}`)),
+    );
+  });
+}
