@@ -41,6 +41,7 @@ import { MetadataHost } from './metadata/host.ts';
 import { LABEL_CLUSTER, MANAGED_SELECTOR } from './reconcilers/cluster/names.ts';
 import { ClusterReconciler } from './reconcilers/cluster/reconciler.ts';
 import { createConsumerGroupController } from './reconcilers/consumer-group/index.ts';
+import { topicControllers as makeTopicControllers } from './reconcilers/topic/controllers.ts';
 import { Applier } from './runtime/apply.ts';
 import { KubeClient } from './runtime/client.ts';
 import { Controller } from './runtime/controller.ts';
@@ -233,6 +234,18 @@ export class Operator {
       informer.on({ add: refresh, update: (_old, topic) => refresh(topic) });
     }
 
+    // Topics: managed ones pushed into Kafka, the cluster's own topics discovered as resources.
+    const topicControllers = makeTopicControllers({
+      client,
+      resources: new ResourceMapper(client),
+      caches: this.caches,
+      metadata: this.metadata,
+      events,
+      clock,
+      log,
+      registry: this.registry,
+    });
+
     // ConsumerGroups: observed (state, lag) and reset; the cluster's groups discovered as resources.
     const consumerGroups = createConsumerGroupController({
       client,
@@ -247,7 +260,13 @@ export class Operator {
     const le = options.leaderElection;
     this.manager = new Manager({
       informers: (Object.values(this.caches) as KindCache<KubeObject>[]).flatMap((c) => c.informers),
-      controllers: [this.metadata, controller, consumerGroups],
+      controllers: [
+        this.metadata,
+        controller,
+        consumerGroups,
+        topicControllers.topics,
+        topicControllers.discovery,
+      ],
       leaderElection:
         le === undefined
           ? undefined

@@ -250,8 +250,16 @@ describe('CRDs on a real API server', () => {
 
     it('shows the printer columns of a Topic', () => {
       const [header, row] = table('topics.tributary.dev', 'kc-orders');
-      expect(header).toEqual(['NAME', 'CLUSTER', 'PARTITIONS', 'REPLICAS', 'READY', 'AGE']);
-      expect(row.slice(0, 5)).toEqual(['kc-orders', 'full', '12', '3', 'True']);
+      expect(header).toEqual([
+        'NAME',
+        'CLUSTER',
+        'PARTITIONS',
+        'REPLICAS',
+        'UNDER-REPLICATED',
+        'READY',
+        'AGE',
+      ]);
+      expect(row.slice(0, 6)).toEqual(['kc-orders', 'full', '12', '3', '2', 'True']);
     });
 
     it('shows the printer columns of a ConsumerGroup', () => {

@@ -250,18 +250,18 @@ describe('operator > Cluster children', () => {
 
   it('reports a spec the API server refuses as Degraded, and recovers when it is fixed', async () => {
     const ns = await namespace(plane(), 'refused');
-    // The CRD passes affinity through whole; the API server judges it when the StatefulSet is applied.
-    const affinity = {
-      podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: '' }] },
-    };
-    await createCluster(ns, 'eta', { template: { pod: { affinity } } });
+    // The CRD passes the pod security context through; the API server judges it when the
+    // StatefulSet is applied (fsGroupChangePolicy without an fsGroup is refused).
+    await createCluster(ns, 'eta', {
+      template: { pod: { securityContext: { fsGroupChangePolicy: 'Sometimes' } } },
+    });
     const degraded = await eventually('Degraded', async () => {
       const c = await statusOf(ns, 'eta');
       const d = c.status?.conditions?.find((k) => k.type === 'Degraded');
       return d?.status === 'True' ? d : undefined;
     });
     expect(degraded.reason).toBe('ApplyFailed');
-    expect(degraded.message).toMatch(/topologyKey/);
+    expect(degraded.message).toMatch(/fsGroupChangePolicy/);
     const warned = await eventually('a Warning event', async () => {
       const list = await read<{ items: Event[] }>(plane(), `/apis/events.k8s.io/v1/namespaces/${ns}/events`);
       return list?.items.find((e) => e.reason === 'ApplyFailed');
@@ -269,7 +269,7 @@ describe('operator > Cluster children', () => {
     expect(warned.type).toBe('Warning');
 
     await must(plane(), 'PATCH', clustersPath(ns, 'eta'), {
-      spec: { template: { pod: { affinity: null } } },
+      spec: { template: { pod: { securityContext: null } } },
     });
     await children(ns, 'eta');
     await eventually('Degraded to clear', async () => {

@@ -123,6 +123,8 @@ const TOPIC_NAME_CHARS = /^[a-zA-Z0-9._-]+$/;
 /** Internal topics of the group coordinator and transactions: never managed through a Topic. */
 export const RESERVED_TOPIC_NAMES = ['__consumer_offsets', '__transaction_state'] as const;
 
+const RESERVED_TOPIC_RULE = `!(self in [${RESERVED_TOPIC_NAMES.map((n) => `'${n}'`).join(', ')}])`;
+
 export function isReservedTopicName(name: string): boolean {
   return (RESERVED_TOPIC_NAMES as readonly string[]).includes(name);
 }
@@ -137,19 +139,25 @@ export function isValidTopicName(name: string): boolean {
   );
 }
 
-export function TopicName(options: { description?: string } = {}) {
-  return withRules(Type.String({ minLength: 1, maxLength: TOPIC_NAME_MAX_LENGTH, ...options }), [
+/** A Kafka topic name; internal topics' names are refused unless `internal` says they may be named. */
+export function TopicName(options: { description?: string; internal?: boolean } = {}) {
+  const { internal, ...schema } = options;
+  return withRules(Type.String({ minLength: 1, maxLength: TOPIC_NAME_MAX_LENGTH, ...schema }), [
     {
       rule: "self.matches('^[a-zA-Z0-9._-]+$') && self != '.' && self != '..'",
       message:
         "a Kafka topic name is 1 to 249 characters of a-z, A-Z, 0-9, '.', '_' and '-', and not '.' or '..'",
       check: (self) => isValidTopicName(self),
     },
-    {
-      rule: `!(self in [${RESERVED_TOPIC_NAMES.map((n) => `'${n}'`).join(', ')}])`,
-      message: `${RESERVED_TOPIC_NAMES.join(' and ')} are internal topics`,
-      check: (self) => !(RESERVED_TOPIC_NAMES as readonly string[]).includes(self),
-    },
+    ...(internal
+      ? []
+      : [
+          {
+            rule: RESERVED_TOPIC_RULE,
+            message: `${RESERVED_TOPIC_NAMES.join(' and ')} are internal topics`,
+            check: (self: string) => !isReservedTopicName(self),
+          },
+        ]),
   ]);
 }
 

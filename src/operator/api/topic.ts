@@ -26,7 +26,8 @@ export const TopicSpec = withRules(
       topicName: Type.Optional(
         TopicName({
           description:
-            "The topic's name in Kafka, when it cannot be the resource name (dots and underscores are allowed here). Cannot be changed.",
+            "The topic's name in Kafka, when it cannot be the resource name (dots and underscores are allowed here). Cannot be changed. An internal topic (__consumer_offsets) is only ever shown by a discovered Topic.",
+          internal: true,
         }),
       ),
       partitions: withRules(
@@ -122,6 +123,9 @@ export const TopicStatus = statusOf(
   {
     topicName: Type.Optional(Type.String({ description: 'The topic name in Kafka.' })),
     topicId: Type.Optional(Type.String({ description: 'Kafka topic id.' })),
+    underReplicatedPartitions: Type.Optional(
+      Int32({ description: 'Partitions whose ISR is smaller than their replica set.', minimum: 0 }),
+    ),
     partitions: Type.Optional(
       Type.Array(PartitionState, {
         description: 'Replicas, leader and ISR of each partition.',
@@ -164,6 +168,7 @@ export const TopicResource = defineResource({
     { name: 'Cluster', type: 'string', jsonPath: '.spec.clusterRef.name' },
     { name: 'Partitions', type: 'integer', jsonPath: '.spec.partitions' },
     { name: 'Replicas', type: 'integer', jsonPath: '.spec.replicationFactor' },
+    { name: 'Under-replicated', type: 'integer', jsonPath: '.status.underReplicatedPartitions' },
     { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
     { name: 'Topic', type: 'string', jsonPath: '.status.topicName', priority: 1 },
   ],

@@ -48,7 +48,8 @@ export function specDigest(spec: TopicSpec): string {
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex').slice(0, 16);
 }
 
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+/** DNS-1123 subdomain: dot-separated labels, each starting and ending with a letter or digit. */
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 /** A resource name without spec.topicName is the topic name, which Kafka caps at 249. */
 const MAX_PLAIN_NAME = 249;
 const MAX_PREFIX = 200;
@@ -60,11 +61,14 @@ const MAX_PREFIX = 200;
  */
 export function discoveredName(topic: string, taken: (name: string) => boolean): string {
   if (DNS_SUBDOMAIN.test(topic) && topic.length <= MAX_PLAIN_NAME && !taken(topic)) return topic;
+  // Each dot-separated part made a valid label; empty parts dropped.
   const base =
     topic
       .toLowerCase()
-      .replace(/[^a-z0-9.-]+/g, '-')
-      .replace(/^[^a-z0-9]+/, '')
+      .split('.')
+      .map((part) => part.replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, ''))
+      .filter((part) => part !== '')
+      .join('.')
       .slice(0, MAX_PREFIX)
       .replace(/[^a-z0-9]+$/, '') || 'topic';
   const hash = createHash('sha256').update(topic).digest('hex');

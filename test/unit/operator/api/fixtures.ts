@@ -230,6 +230,7 @@ export const FULL_STATUS: { cluster: ClusterStatus; topic: TopicStatus; consumer
         { partition: 0, leader: 1, leaderEpoch: 4, partitionEpoch: 6, replicas: [1, 2, 0], isr: [1, 2] },
         { partition: 1, leader: -1, leaderEpoch: 2, partitionEpoch: 2, replicas: [2, 0, 1], isr: [] },
       ],
+      underReplicatedPartitions: 2,
     },
     consumerGroup: {
       observedGeneration: 1,

@@ -116,6 +116,11 @@ describe('topic names > discoveredName', () => {
     expect(discoveredName('orders', (n) => taken.has(n))).toBe(`orders-${hash8('orders', 1)}`);
   });
 
+  it('hashes a valid-looking name whose dot-separated parts are not labels', () => {
+    expect(discoveredName('orders..v2', nothingTaken)).toBe(`orders.v2-${hash8('orders..v2')}`);
+    expect(discoveredName('orders-.v2', nothingTaken)).toBe(`orders.v2-${hash8('orders-.v2')}`);
+  });
+
   it('throws when every hashed form is taken', () => {
     expect(() => discoveredName('orders', () => true)).toThrow('no free resource name for topic orders');
   });
@@ -127,12 +132,19 @@ describe('topic names > discoveredName', () => {
     expect(name).toBe(`a${'b'.repeat(199)}-${hash8(`A${'b'.repeat(248)}`)}`);
   });
 
-  it.each(['Client_Orders', '__consumer_offsets', '.orders.', 'A-_-b', 'Orders-'])(
-    'gives %s a valid DNS-1123 subdomain name',
-    (topic) => {
-      expect(discoveredName(topic, nothingTaken)).toMatch(DNS_1123_SUBDOMAIN);
-    },
-  );
+  it.each([
+    'Client_Orders',
+    '__consumer_offsets',
+    '.orders.',
+    'A-_-b',
+    'Orders-',
+    'orders..v2',
+    'orders.-v2',
+    'Orders._v2',
+    'a._b',
+  ])('gives %s a valid DNS-1123 subdomain name', (topic) => {
+    expect(discoveredName(topic, nothingTaken)).toMatch(DNS_1123_SUBDOMAIN);
+  });
 });
 
 describe('topic names > discovered resources', () => {
