@@ -20,6 +20,7 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { API_VERSION } from '../../src/operator/api/index.ts';
 import { podName } from '../../src/operator/reconcilers/cluster/names.ts';
 import { createReplicatedTopic, metadataFrom, random } from '../integration/replication/support.ts';
 import { underLoad, type LoadedCluster } from '../integration/replication/under-load.ts';
@@ -170,6 +171,20 @@ describe('operator end to end', () => {
     await createReplicatedTopic(admin, topic, 3);
     const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
     expect(topics[0]!.partitions.every((p) => p.replicas.length === 3 && p.isr.length === 3)).toBe(true);
+
+    // What a platform team does: wait for the Cluster, apply a Topic, wait for it, use it.
+    kubectl(cp, ['wait', '-n', ns, '--for=condition=Ready', `cluster/${CLUSTER}`, '--timeout=120s']);
+    const applied = random('applied');
+    const resource = {
+      apiVersion: API_VERSION,
+      kind: 'Topic',
+      metadata: { name: applied },
+      spec: { clusterRef: { name: CLUSTER }, partitions: 3, replicationFactor: 3 },
+    };
+    kubectl(cp, ['apply', '-n', ns, '-f', '-'], JSON.stringify(resource));
+    kubectl(cp, ['wait', '-n', ns, '--for=condition=Ready', `topic/${applied}`, '--timeout=60s']);
+    const made = await admin.fetchTopicMetadata({ topics: [applied] });
+    expect(made.topics[0]!.partitions.map((p) => p.replicas.length)).toEqual([3, 3, 3]);
   });
 
   it('moves leadership when a leader’s pod is deleted, and the pod made again rejoins', async () => {
