@@ -248,6 +248,33 @@ describe('operator > Cluster children', () => {
     expect(c.statefulSet.spec?.template.metadata?.annotations?.['tributary.dev/config-hash']).not.toBe(hash);
   }, 60_000);
 
+  it('scales with kubectl scale, through the scale subresource', async () => {
+    const ns = await namespace(plane(), 'scale');
+    await createCluster(ns, 'theta');
+    await children(ns, 'theta');
+    const scale = JSON.parse(
+      kubectl(plane(), ['get', '-n', ns, 'cluster/theta', '--subresource=scale', '-o', 'json']),
+    ) as {
+      spec: { replicas: number };
+      status: { selector?: string };
+    };
+    expect(scale.spec.replicas).toBe(3);
+    await eventually('the selector in the scale status', async () => {
+      const s = await statusOf(ns, 'theta');
+      return (
+        s.status?.selector ===
+        'app.kubernetes.io/name=tributary,app.kubernetes.io/component=broker,tributary.dev/cluster=theta'
+      );
+    });
+
+    kubectl(plane(), ['scale', '-n', ns, 'cluster/theta', '--replicas=5']);
+    expect((await statusOf(ns, 'theta')).spec.replicas).toBe(5);
+    await eventually(
+      'the StatefulSet scaled',
+      async () => (await children(ns, 'theta')).statefulSet.spec?.replicas === 5,
+    );
+  }, 60_000);
+
   it('reports a spec the API server refuses as Degraded, and recovers when it is fixed', async () => {
     const ns = await namespace(plane(), 'refused');
     // The CRD passes the pod security context through; the API server judges it when the

@@ -384,6 +384,9 @@ export const ClusterStatus = statusOf(
   {
     replicas: Type.Optional(Int32({ description: 'Brokers that exist.', minimum: 0 })),
     readyReplicas: Type.Optional(Int32({ description: 'Brokers that are ready.', minimum: 0 })),
+    selector: Type.Optional(
+      Type.String({ description: "The brokers' pods, as a label selector (for the scale subresource)." }),
+    ),
     bootstrapServers: Type.Optional(Type.String({ description: 'Address clients bootstrap from.' })),
     clusterId: Type.Optional(Type.String({ description: 'Kafka cluster id.' })),
     metadataVersion: Type.Optional(
@@ -409,6 +412,12 @@ export const ClusterResource = defineResource({
   spec: ClusterSpec,
   status: ClusterStatus,
   rules: [CLUSTER_NAME],
+  // `kubectl scale cluster/x --replicas=5` sets spec.replicas.
+  scale: {
+    specReplicasPath: '.spec.replicas',
+    statusReplicasPath: '.status.replicas',
+    labelSelectorPath: '.status.selector',
+  },
   printerColumns: [
     { name: 'Brokers', type: 'integer', jsonPath: '.spec.replicas', description: 'Desired brokers.' },
     { name: 'Ready', type: 'integer', jsonPath: '.status.readyReplicas', description: 'Ready brokers.' },

@@ -180,7 +180,7 @@ export function toCustomResourceDefinition(definition: ResourceDefinition): Type
           name: VERSION,
           served: true,
           storage: true,
-          subresources: { status: {} },
+          subresources: definition.scale ? { status: {}, scale: { ...definition.scale } } : { status: {} },
           additionalPrinterColumns: definition.printerColumns.map((c) => ({ ...c })),
           schema: { openAPIV3Schema: crdSchema(definition) },
         },

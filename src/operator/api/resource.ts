@@ -37,6 +37,14 @@ export interface ResourceOptions<Kind extends string, Spec extends TSchema, Stat
   rules?: CelRule<ResourceObject<Static<Spec>, Static<Status>>>[];
   /** Shown by `kubectl get` before the Age column, which is always added last. */
   printerColumns: PrinterColumn[];
+  /** A scale subresource (`kubectl scale`, autoscalers): where the desired and observed counts are. */
+  scale?: ScaleSubresource;
+}
+
+export interface ScaleSubresource {
+  specReplicasPath: string;
+  statusReplicasPath: string;
+  labelSelectorPath?: string;
 }
 
 export interface ResourceDefinition<
@@ -50,6 +58,7 @@ export interface ResourceDefinition<
   shortNames: readonly string[];
   description: string;
   printerColumns: readonly PrinterColumn[];
+  scale?: ScaleSubresource;
   spec: Spec;
   status: Status;
   /** The whole object: apiVersion, kind, metadata, spec, status. */
@@ -80,6 +89,7 @@ export function defineResource<const Kind extends string, Spec extends TSchema, 
       ...options.printerColumns,
       { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
     ],
+    ...(options.scale ? { scale: options.scale } : {}),
     spec: options.spec,
     status: options.status,
     schema,

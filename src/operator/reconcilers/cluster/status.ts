@@ -25,13 +25,13 @@ import {
   type ConditionUpdate,
 } from '../../runtime/conditions.ts';
 import { ports } from './children.ts';
-import { bootstrapAddress } from './names.ts';
+import { bootstrapAddress, selectorLabels } from './names.ts';
 
 const OWNED_CONDITIONS: readonly string[] = [Ready, Progressing, Degraded];
 
 export type OwnedClusterStatus = Pick<
   ClusterStatus,
-  'observedGeneration' | 'replicas' | 'readyReplicas' | 'bootstrapServers' | 'conditions'
+  'observedGeneration' | 'replicas' | 'readyReplicas' | 'selector' | 'bootstrapServers' | 'conditions'
 >;
 
 export interface ObservedChildren {
@@ -106,6 +106,9 @@ export function clusterStatus(
     observedGeneration: generation,
     replicas,
     readyReplicas: ready,
+    selector: Object.entries(selectorLabels(cluster.metadata.name))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
     bootstrapServers: bootstrapAddress(
       cluster.metadata.name,
       cluster.metadata.namespace,
@@ -123,6 +126,7 @@ export function clusterStatus(
     before?.observedGeneration !== status.observedGeneration ||
     before?.replicas !== status.replicas ||
     before?.readyReplicas !== status.readyReplicas ||
+    before?.selector !== status.selector ||
     before?.bootstrapServers !== status.bootstrapServers;
   return { status, changed, events: events(previous, conditions, desired) };
 }
