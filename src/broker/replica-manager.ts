@@ -259,6 +259,11 @@ export class ReplicaManager {
     return { ok: true, log, topic, state: hosted.replica.state, config: this.topicConfig(topicName) };
   }
 
+  /** Every log in this broker's log dir, hosted or not, offline ones included (DescribeLogDirs). */
+  localLogs(): readonly PartitionLog[] {
+    return this.#o.logs.logs();
+  }
+
   /** The replication state of a partition hosted here. */
   replica(topic: string, partition: number): ReplicaPartition | undefined {
     return this.#partitions.get(keyOf(topic, partition))?.replica;

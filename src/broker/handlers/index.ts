@@ -13,6 +13,7 @@ import { deleteTopicsHandler } from './20-delete-topics.ts';
 import { metadataHandler } from './3-metadata.ts';
 import { describeConfigsHandler } from './32-describe-configs.ts';
 import { alterConfigsHandler } from './33-alter-configs.ts';
+import { describeLogDirsHandler } from './35-describe-log-dirs.ts';
 import { createPartitionsHandler } from './37-create-partitions.ts';
 import { incrementalAlterConfigsHandler } from './44-incremental-alter-configs.ts';
 import { describeClusterHandler } from './60-describe-cluster.ts';
@@ -46,6 +47,7 @@ export function brokerHandlers(services: BrokerServices): HandlerRegistry {
     alterConfigsHandler(services),
     incrementalAlterConfigsHandler(services),
     describeClusterHandler(services),
+    describeLogDirsHandler(services),
     fetchHandler(services),
     listOffsetsHandler(services),
     deleteRecordsHandler(services),
