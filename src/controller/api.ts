@@ -36,6 +36,31 @@ export type ConfigOp =
 
 export type ConfigChange = { replace: Record<string, string | null> } | { ops: ConfigOp[] };
 
+/** Kafka's ElectionType (ElectLeaders, KIP-460): 0 PREFERRED, 1 UNCLEAN. */
+export type ElectionType = 'preferred' | 'unclean';
+
+/** Partitions of one topic whose leader an ElectLeaders request asks to elect. */
+export interface ElectionTarget {
+  topic: string;
+  partitions: number[];
+}
+
+export interface PartitionElectionResult {
+  partition: number;
+  /** NONE when a leader was elected; else why not (ELECTION_NOT_NEEDED is no failure). */
+  errorCode: number;
+  errorMessage: string | null;
+  /** The leader epoch the election gave the partition (NONE only): what a broker waits to apply. */
+  leaderEpoch?: number;
+}
+
+export interface TopicElectionResult {
+  topic: string;
+  partitions: PartitionElectionResult[];
+}
+
+export type ElectLeadersResult = AdminResult<{ results: TopicElectionResult[] }>;
+
 /** What the controller does for topics; the broker's handlers only see this. */
 export interface TopicAdmin {
   createTopic(req: CreateTopicRequest, validateOnly: boolean): Promise<AdminResult<{ topic: TopicState }>>;
@@ -52,6 +77,11 @@ export interface TopicAdmin {
     change: ConfigChange,
     validateOnly: boolean,
   ): Promise<AdminResult<{ topic: TopicState }>>;
+  /**
+   * ElectLeaders: a preferred or unclean election for each partition named, or for every partition
+   * when `targets` is null (then partitions that need none are left out of the answer, as in Kafka).
+   */
+  electLeaders(type: ElectionType, targets: ElectionTarget[] | null): Promise<ElectLeadersResult>;
   /** Reserves `count` producer ids, never handed out again, and returns the first. */
   allocateProducerIds(count: number): Promise<bigint>;
 }

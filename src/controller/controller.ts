@@ -21,12 +21,16 @@ import type {
   ConfigChange,
   ControllerService,
   CreateTopicRequest,
+  ElectionTarget,
+  ElectionType,
+  ElectLeadersResult,
   HeartbeatRequest,
   HeartbeatResponse,
   RegisterRequest,
   RegisterResponse,
 } from './api.ts';
 import * as brokers from './brokers.ts';
+import { electLeaders } from './elect-leaders.ts';
 import type { MetadataImage, TopicState } from './image.ts';
 import { alterPartition } from './isr.ts';
 import {
@@ -202,6 +206,10 @@ export class Controller implements ControllerService {
     validateOnly: boolean,
   ): Promise<AdminResult<{ topic: TopicState }>> {
     return this.#decide(() => topics.alterTopicConfigs(this.#state, name, change), { validateOnly });
+  }
+
+  electLeaders(type: ElectionType, targets: ElectionTarget[] | null): Promise<ElectLeadersResult> {
+    return this.#decide(() => electLeaders(this.#state, type, targets));
   }
 
   /** Throws StaleControllerError once deposed: there is no error code to answer with. */

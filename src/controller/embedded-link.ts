@@ -193,6 +193,7 @@ export class EmbeddedLink implements ControllerLink {
         applied(await c.createPartitions(name, count, assignments, validateOnly)),
       alterTopicConfigs: async (name, change, validateOnly) =>
         applied(await c.alterTopicConfigs(name, change, validateOnly)),
+      electLeaders: async (type, targets) => applied(await c.electLeaders(type, targets)),
       allocateProducerIds: (count) => c.allocateProducerIds(count),
     };
   }

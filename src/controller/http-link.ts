@@ -19,6 +19,7 @@ import type {
   AlterPartitionRequest,
   AlterPartitionResult,
   ControllerLink,
+  ElectLeadersResult,
   HeartbeatResponse,
   OfflineReplica,
   RegisterRequest,
@@ -436,6 +437,8 @@ export class HttpLink implements ControllerLink {
         this.#adminCall<TopicResult>(ROUTES.createPartitions, { name, count, assignments, validateOnly }),
       alterTopicConfigs: (name, change, validateOnly) =>
         this.#adminCall<TopicResult>(ROUTES.alterConfigs, { name, change, validateOnly }),
+      electLeaders: (type, targets) =>
+        this.#adminCall<ElectLeadersResult>(ROUTES.electLeaders, { type, targets }),
       allocateProducerIds: async (count) => {
         let r: { ok: true; first: string };
         try {

@@ -25,6 +25,8 @@ import {
   type ConfigChange,
   type ControllerService,
   type CreateTopicRequest,
+  type ElectionTarget,
+  type ElectionType,
   type HeartbeatRequest,
   type RegisterRequest,
 } from './api.ts';
@@ -194,6 +196,23 @@ const alterConfigsBody = {
   },
 } as const;
 
+const electLeadersBody = {
+  type: 'object',
+  required: ['type', 'targets'],
+  properties: {
+    type: { enum: ['preferred', 'unclean'] },
+    // A type list rather than anyOf, as for createPartitions: null means every partition.
+    targets: {
+      type: ['array', 'null'],
+      items: {
+        type: 'object',
+        required: ['topic', 'partitions'],
+        properties: { topic: str, partitions: intList },
+      },
+    },
+  },
+} as const;
+
 const producerIdsBody = {
   type: 'object',
   required: ['count'],
@@ -340,6 +359,10 @@ export function buildControllerApp(o: ControllerAppOptions): FastifyInstance {
     v1.post(ROUTES.alterConfigs, { schema: { body: alterConfigsBody } }, (req) => {
       const b = req.body as { name: string; change: ConfigChange; validateOnly: boolean };
       return serviceOf(req).alterTopicConfigs(b.name, b.change, b.validateOnly);
+    });
+    v1.post(ROUTES.electLeaders, { schema: { body: electLeadersBody } }, (req) => {
+      const b = req.body as { type: ElectionType; targets: ElectionTarget[] | null };
+      return serviceOf(req).electLeaders(b.type, b.targets);
     });
     v1.post(ROUTES.producerIds, { schema: { body: producerIdsBody } }, async (req) => {
       const first = await serviceOf(req).allocateProducerIds((req.body as { count: number }).count);

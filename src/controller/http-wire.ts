@@ -10,6 +10,7 @@ export const ROUTES = {
   register: '/v1/brokers/register',
   heartbeat: '/v1/brokers/heartbeat',
   alterPartition: '/v1/partitions/alter',
+  electLeaders: '/v1/partitions/elect-leaders',
   createTopic: '/v1/topics/create',
   deleteTopic: '/v1/topics/delete',
   createPartitions: '/v1/topics/create-partitions',

@@ -31,6 +31,7 @@ import { syncGroupHandler } from './14-sync-group.ts';
 import { describeGroupsHandler } from './15-describe-groups.ts';
 import { listGroupsHandler } from './16-list-groups.ts';
 import { deleteGroupsHandler } from './42-delete-groups.ts';
+import { electLeadersHandler } from './43-elect-leaders.ts';
 import { offsetDeleteHandler } from './47-offset-delete.ts';
 
 export function brokerHandlers(services: BrokerServices): HandlerRegistry {
@@ -46,6 +47,7 @@ export function brokerHandlers(services: BrokerServices): HandlerRegistry {
     describeConfigsHandler(services),
     alterConfigsHandler(services),
     incrementalAlterConfigsHandler(services),
+    electLeadersHandler(services),
     describeClusterHandler(services),
     describeLogDirsHandler(services),
     fetchHandler(services),

@@ -1,6 +1,6 @@
 /**
  * Topic administration as the broker's handlers need it: answered only once this broker has applied
- * an image that shows the change. The controller answers once the change is persisted and published,
+ * an image that shows the change (for ElectLeaders, the new leader epochs). The controller answers once the change is persisted and published,
  * but its image reaches each broker on its own stream; a handler that created a topic and then reads
  * the image (Metadata's auto-creation, CreateTopics' answer with the configs) must see the topic.
  *
@@ -9,7 +9,12 @@
  * cluster configured alike creates alike whichever controller answers.
  */
 import type { Clock } from '../../common/clock.ts';
-import type { AdminResult, CreateTopicRequest, TopicAdmin } from '../../controller/api.ts';
+import type {
+  AdminResult,
+  CreateTopicRequest,
+  TopicAdmin,
+  TopicElectionResult,
+} from '../../controller/api.ts';
 import type { MetadataImage, TopicState } from '../../controller/image.ts';
 
 export interface AppliedAdminOptions {
@@ -75,8 +80,24 @@ export function appliedAdmin(o: AppliedAdminOptions): TopicAdmin {
         const found = current(t, image);
         return found !== undefined && sameConfigs(found.configs, t.configs);
       }),
+    electLeaders: async (type, targets) => {
+      const r = await o.admin.electLeaders(type, targets);
+      if (r.ok) await until((image) => r.results.every((t) => electionsApplied(t, image)));
+      return r;
+    },
     allocateProducerIds: (count) => o.admin.allocateProducerIds(count),
   };
+}
+
+/** Every partition the election gave a leader shows that leader epoch (or later), or is gone. */
+function electionsApplied(t: TopicElectionResult, image: MetadataImage): boolean {
+  const topic = image.topics.get(t.topic);
+  if (!topic) return true;
+  return t.partitions.every(
+    (p) =>
+      p.leaderEpoch === undefined ||
+      (topic.partitions[p.partition]?.leaderEpoch ?? Infinity) >= p.leaderEpoch,
+  );
 }
 
 function withDefaults(req: CreateTopicRequest, d: AppliedAdminOptions['defaults']): CreateTopicRequest {

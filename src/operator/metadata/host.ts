@@ -313,6 +313,7 @@ export class MetadataHost {
       createPartitions: (name, count, assignments, validateOnly) =>
         c.createPartitions(name, count, assignments, validateOnly),
       alterTopicConfigs: (name, change, validateOnly) => c.alterTopicConfigs(name, change, validateOnly),
+      electLeaders: (type, targets) => c.electLeaders(type, targets),
       allocateProducerIds: (count) => c.allocateProducerIds(count),
     };
   }

@@ -7,6 +7,7 @@ import { LocalFileStore, MemoryStore, StaleControllerError } from '../../../src/
 import { ErrorCode } from '../../../src/protocol/error-codes.ts';
 import { nodeFs } from '../../../src/storage/fs.ts';
 import { FakeClock } from '../../../src/common/clock.ts';
+import { broker, clusterState, partition, topic } from './fixtures.ts';
 import { type Harness, openController, SESSION_MS, topicRequest } from './harness.ts';
 
 /** A FakeClock whose process can be stopped: time passes, and its timers fire only when it runs again. */
@@ -213,6 +214,29 @@ describe('controller > brokers', () => {
     });
     await h.join(1, { incarnationId: 'restarted' });
     expect(h.controller.image().topics.get('t')!.partitions[0]).toMatchObject({ leader: 1, leaderEpoch: 2 });
+  });
+
+  it('moves 1,000 partitions back to their preferred leaders in one store write (ElectLeaders)', async () => {
+    const drifted = Array.from({ length: 10 }, (_, t) =>
+      topic(
+        `t${t}`,
+        Array.from({ length: 100 }, (_, p) => partition(p, [2, p % 2], { leader: p % 2, leaderEpoch: 3 })),
+      ),
+    );
+    const store = new MemoryStore(
+      clusterState({ brokers: [broker(0), broker(1), broker(2)], topics: drifted }),
+    );
+    const h = await controller({ store });
+    const before = store.writes;
+    const r = await h.controller.electLeaders('preferred', null);
+    expect(r.ok && r.results.flatMap((t) => t.partitions)).toHaveLength(1000);
+    expect(store.writes).toBe(before + 1);
+    expect(h.images).toHaveLength(1);
+    for (const t of h.controller.image().topics.values()) {
+      for (const p of t.partitions)
+        expect(p).toMatchObject({ leader: 2, leaderEpoch: 4, isr: [2, p.replicas[1]] });
+    }
+    expect(h.logged).toContain('Elected broker 2 leader of 1000 partitions by preferred election');
   });
 
   it('places replicas rack-aware over the live brokers: 3 racks of 2, no rack twice in a partition, leaders even', async () => {

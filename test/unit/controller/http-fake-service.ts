@@ -9,6 +9,9 @@ import type {
   ConfigChange,
   ControllerService,
   CreateTopicRequest,
+  ElectionTarget,
+  ElectionType,
+  ElectLeadersResult,
   HeartbeatRequest,
   HeartbeatResponse,
   RegisterRequest,
@@ -75,6 +78,12 @@ export class FakeControllerService implements ControllerService {
   };
   heartbeatResult: AdminResult<HeartbeatResponse> = { ok: true, fenced: false, shutdownReady: false };
   topicResult: AdminResult<{ topic: TopicState }> = { ok: true, topic: topic('t') };
+  electResult: ElectLeadersResult = {
+    ok: true,
+    results: [
+      { topic: 't', partitions: [{ partition: 0, errorCode: 0, errorMessage: null, leaderEpoch: 3 }] },
+    ],
+  };
   alterResult: AlterPartitionResult = { ok: true, state: topic('t').partitions[0] };
   nextProducerId = 1000n;
   readonly #listeners = new Set<(image: MetadataImage) => void>();
@@ -152,6 +161,10 @@ export class FakeControllerService implements ControllerService {
   async alterTopicConfigs(name: string, change: ConfigChange, validateOnly: boolean) {
     this.#record('alterTopicConfigs', name, change, validateOnly);
     return this.topicResult;
+  }
+  async electLeaders(type: ElectionType, targets: ElectionTarget[] | null) {
+    this.#record('electLeaders', type, targets);
+    return this.electResult;
   }
   async allocateProducerIds(count: number): Promise<bigint> {
     this.#record('allocateProducerIds', count);

@@ -263,6 +263,10 @@ describe('HttpLink > admin calls', () => {
       ok: true,
       topic: topic('t'),
     });
+    expect(await l.admin.electLeaders('preferred', null)).toEqual(service.electResult);
+    expect(await l.admin.electLeaders('unclean', [{ topic: 'o', partitions: [0, 2] }])).toEqual(
+      service.electResult,
+    );
     service.nextProducerId = 2n ** 60n;
     expect(await l.admin.allocateProducerIds(5)).toBe(2n ** 60n);
     expect(service.calls.map((c) => c.method)).toEqual([
@@ -270,7 +274,13 @@ describe('HttpLink > admin calls', () => {
       'deleteTopic',
       'createPartitions',
       'alterTopicConfigs',
+      'electLeaders',
+      'electLeaders',
       'allocateProducerIds',
+    ]);
+    expect(service.calls.filter((c) => c.method === 'electLeaders').map((c) => c.args)).toEqual([
+      ['preferred', null],
+      ['unclean', [{ topic: 'o', partitions: [0, 2] }]],
     ]);
   });
 

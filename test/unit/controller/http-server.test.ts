@@ -170,6 +170,25 @@ describe('controller HTTP API > routes', () => {
     ]);
   });
 
+  it('passes ElectLeaders through, null targets (every partition) included', async () => {
+    const { app, service } = setup();
+    const post = (payload: object) =>
+      app.inject({ method: 'POST', url: '/v1/partitions/elect-leaders', headers: auth, payload });
+    const targets = [{ topic: 'orders', partitions: [0, 2] }];
+    for (const r of [
+      await post({ type: 'preferred', targets: null }),
+      await post({ type: 'unclean', targets }),
+    ]) {
+      expect(r.statusCode).toBe(200);
+      expect(r.json()).toEqual(service.electResult);
+    }
+    expect((await post({ type: 'sideways', targets: null })).statusCode).toBe(400);
+    expect(service.calls).toEqual([
+      { method: 'electLeaders', args: ['preferred', null] },
+      { method: 'electLeaders', args: ['unclean', targets] },
+    ]);
+  });
+
   it('hands out producer ids as a decimal string (a bigint does not survive JSON)', async () => {
     const { app, service } = setup();
     service.nextProducerId = 9_007_199_254_740_993n;

@@ -35,6 +35,19 @@ function setup() {
       requests.push(req);
       return Promise.resolve({ ok: true as const, topic });
     },
+    electLeaders: () =>
+      Promise.resolve({
+        ok: true as const,
+        results: [
+          {
+            topic: 'orders',
+            partitions: [
+              { partition: 0, errorCode: 0, errorMessage: null, leaderEpoch: 1 },
+              { partition: 1, errorCode: 84, errorMessage: 'not needed' },
+            ],
+          },
+        ],
+      }),
   } as unknown as TopicAdmin;
   const admin = appliedAdmin({
     admin: controller,
@@ -77,6 +90,23 @@ describe('broker admin > answers once the change is in this broker’s image', (
     await Promise.resolve();
     expect(answered).toBe(false);
     apply(imageWith([topic], 3));
+    expect((await pending).ok).toBe(true);
+    expect(listeners.size).toBe(0);
+  });
+
+  it('holds an election’s answer until an image shows the new leader epoch', async () => {
+    const { admin, apply, listeners } = setup();
+    apply(imageWith([topic], 2));
+    let answered = false;
+    const pending = admin.electLeaders('preferred', null).then((r) => {
+      answered = true;
+      return r;
+    });
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(answered).toBe(false);
+    const elected = { ...topic, partitions: [{ ...topic.partitions[0], leaderEpoch: 1 }] };
+    apply(imageWith([elected], 3));
     expect((await pending).ok).toBe(true);
     expect(listeners.size).toBe(0);
   });
