@@ -3,7 +3,8 @@
  * stopped in the right order. The CLI (`tributary broker`, `tributary dev`) and the tests build it;
  * nothing here touches the process (signals, exit codes, the terminal).
  *
- * Start: metadata → log recovery → apply the image → Kafka listener → admin HTTP → ready.
+ * Start: metadata → log recovery → apply the image → Kafka listener → admin HTTP → ready. The
+ * listener binds before the first image (to advertise its port) but closes connections until then.
  * Stop: not ready → stop accepting and answer what is in flight → close every log cleanly (flush,
  * indexes, checkpoints, clean-shutdown marker) → admin HTTP.
  */
@@ -186,6 +187,8 @@ export class Broker {
       handlers,
       log,
       metrics: serverMetrics(this.registry),
+      // Until the first image is applied there is nothing true to tell a client.
+      accepting: () => applied !== undefined,
     });
     const bound: AddressInfo = await this.#listener.listen();
     const advertised = { ...c.advertised, port: c.advertised.port === 0 ? bound.port : c.advertised.port };

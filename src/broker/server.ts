@@ -9,6 +9,13 @@ import { Connection, type ConnectionOptions } from './connection.ts';
 export interface ListenerOptions extends ConnectionOptions {
   host: string;
   port: number;
+  /**
+   * While this says false, a new connection is closed at once: the broker has bound its port (to
+   * know what to advertise) but has no metadata yet, and answering would tell clients that no topic
+   * exists and no controller is known. Kafka's broker does not open its listeners until then either;
+   * clients go to another bootstrap address. Always accepting when absent.
+   */
+  accepting?: () => boolean;
 }
 
 export const LISTENER_DEFAULTS = {
@@ -27,6 +34,10 @@ export class KafkaListener {
     this.#options = options;
     this.#log = options.log.child({ component: 'listener' });
     this.#server = net.createServer((socket) => {
+      if (options.accepting && !options.accepting()) {
+        socket.destroy();
+        return;
+      }
       const connection = new Connection(socket, options);
       this.#connections.add(connection);
       void connection.closed.then(() => this.#connections.delete(connection));
