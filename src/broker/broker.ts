@@ -300,6 +300,9 @@ export class Broker {
         numPartitions: c.numPartitions,
         defaultReplicationFactor: c.defaultReplicationFactor,
         deleteTopicEnable: c.deleteTopicEnable,
+        autoLeaderRebalanceEnable: c.autoLeaderRebalanceEnable,
+        leaderImbalanceCheckIntervalMs: c.leaderImbalanceCheckIntervalSeconds * 1000,
+        leaderImbalancePerBrokerPercentage: c.leaderImbalancePerBrokerPercentage,
       },
     });
     return new EmbeddedLink({

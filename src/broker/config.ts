@@ -29,6 +29,10 @@ export interface BrokerConfig {
   numPartitions: number;
   defaultReplicationFactor: number;
   deleteTopicEnable: boolean;
+  /** The preferred-leader rebalance, decided by the controller (embedded or `tributary controller`). */
+  autoLeaderRebalanceEnable: boolean;
+  leaderImbalanceCheckIntervalSeconds: number;
+  leaderImbalancePerBrokerPercentage: number;
   maxRequestBytes: number;
   maxInFlightBytes: number;
   idleTimeoutMs: number;
@@ -117,6 +121,23 @@ const BROKER_PROPS = {
     },
   ),
   deleteTopicEnable: boolProp('delete.topic.enable', true, 'Allow DeleteTopics.'),
+  autoLeaderRebalanceEnable: boolProp(
+    'auto.leader.rebalance.enable',
+    true,
+    'Move leadership back to preferred replicas when a broker leads too few of its partitions.',
+  ),
+  leaderImbalanceCheckIntervalSeconds: intProp(
+    'leader.imbalance.check.interval.seconds',
+    300,
+    'How often the controller checks the leader imbalance.',
+    { min: 1, max: 86400 },
+  ),
+  leaderImbalancePerBrokerPercentage: intProp(
+    'leader.imbalance.per.broker.percentage',
+    10,
+    'The share of its preferred partitions a broker may not lead before they are elected back to it.',
+    { min: 0, max: 100 },
+  ),
   maxRequestBytes: intProp('socket.request.max.bytes', 100 * MiB, 'The largest request accepted.', {
     min: 1024,
   }),
@@ -394,6 +415,9 @@ function resolve(raw: ReadonlyMap<string, string>): BrokerConfig {
     numPartitions: value(BROKER_PROPS.numPartitions),
     defaultReplicationFactor: value(BROKER_PROPS.defaultReplicationFactor),
     deleteTopicEnable: value(BROKER_PROPS.deleteTopicEnable),
+    autoLeaderRebalanceEnable: value(BROKER_PROPS.autoLeaderRebalanceEnable),
+    leaderImbalanceCheckIntervalSeconds: value(BROKER_PROPS.leaderImbalanceCheckIntervalSeconds),
+    leaderImbalancePerBrokerPercentage: value(BROKER_PROPS.leaderImbalancePerBrokerPercentage),
     maxRequestBytes: value(BROKER_PROPS.maxRequestBytes),
     maxInFlightBytes: value(BROKER_PROPS.maxInFlightBytes),
     idleTimeoutMs: value(BROKER_PROPS.idleTimeoutMs),

@@ -10,6 +10,7 @@ import { systemClock } from '../common/clock.ts';
 import { LOG_LEVELS, createLogger, type LogLevel, type Logger } from '../common/logger.ts';
 import { Controller, type ControllerSettings } from '../controller/controller.ts';
 import { buildControllerApp } from '../controller/http-server.ts';
+import { REBALANCE_DEFAULTS } from '../controller/leader-rebalance.ts';
 import { LocalFileStore } from '../controller/store.ts';
 import { TOKEN_ENV, readTokenFile } from '../controller/token.ts';
 import { nodeFs } from '../storage/fs.ts';
@@ -24,6 +25,9 @@ const OPTIONS = {
   'num-partitions': { type: 'string' },
   'default-replication-factor': { type: 'string' },
   'delete-topic-enable': { type: 'string' },
+  'auto-leader-rebalance-enable': { type: 'string' },
+  'leader-imbalance-check-interval-seconds': { type: 'string' },
+  'leader-imbalance-per-broker-percentage': { type: 'string' },
   'log-format': { type: 'string' },
   'log-level': { type: 'string' },
 } as const;
@@ -54,6 +58,13 @@ Flags:
   --num-partitions N                partitions of a topic created with -1 (default ${DEFAULTS.numPartitions})
   --default-replication-factor N    replication factor of a topic created with -1 (default ${DEFAULTS.defaultReplicationFactor})
   --delete-topic-enable true|false  allow DeleteTopics (default true)
+  --auto-leader-rebalance-enable true|false
+                                    elect preferred replicas back to leadership on a timer (default true)
+  --leader-imbalance-check-interval-seconds N
+                                    how often to check (default ${REBALANCE_DEFAULTS.leaderImbalanceCheckIntervalMs / 1000})
+  --leader-imbalance-per-broker-percentage N
+                                    rebalance a broker that does not lead more than N% of the
+                                    partitions it is preferred for (default ${REBALANCE_DEFAULTS.leaderImbalancePerBrokerPercentage})
   --log-format json|pretty          (pretty needs the development install; default json)
   --log-level LEVEL                 ${LOG_LEVELS.join(', ')} (default info)`;
 
@@ -180,10 +191,11 @@ function settingsFrom(values: ReturnType<typeof parse>): Settings {
   if (format !== 'json' && format !== 'pretty') {
     throw new UsageError(`--log-format takes json or pretty, got "${format}"`);
   }
-  const deleteText = values['delete-topic-enable'] ?? 'true';
-  if (deleteText !== 'true' && deleteText !== 'false') {
-    throw new UsageError(`--delete-topic-enable takes true or false, got "${deleteText}"`);
-  }
+  const deleteText = boolean('--delete-topic-enable', values['delete-topic-enable'] ?? 'true');
+  const rebalanceText = boolean(
+    '--auto-leader-rebalance-enable',
+    values['auto-leader-rebalance-enable'] ?? String(REBALANCE_DEFAULTS.autoLeaderRebalanceEnable),
+  );
   const controller: ControllerSettings = {
     sessionTimeoutMs: integer(
       '--session-timeout-ms',
@@ -201,6 +213,22 @@ function settingsFrom(values: ReturnType<typeof parse>): Settings {
       32767,
     ),
     deleteTopicEnable: deleteText === 'true',
+    autoLeaderRebalanceEnable: rebalanceText === 'true',
+    leaderImbalanceCheckIntervalMs:
+      integer(
+        '--leader-imbalance-check-interval-seconds',
+        values['leader-imbalance-check-interval-seconds'],
+        REBALANCE_DEFAULTS.leaderImbalanceCheckIntervalMs / 1000,
+        1,
+        86_400,
+      ) * 1000,
+    leaderImbalancePerBrokerPercentage: integer(
+      '--leader-imbalance-per-broker-percentage',
+      values['leader-imbalance-per-broker-percentage'],
+      REBALANCE_DEFAULTS.leaderImbalancePerBrokerPercentage,
+      0,
+      100,
+    ),
   };
 
   let token: string;
@@ -224,6 +252,11 @@ function settingsFrom(values: ReturnType<typeof parse>): Settings {
     logLevel,
     pretty: format === 'pretty',
   };
+}
+
+function boolean(flag: string, text: string): string {
+  if (text !== 'true' && text !== 'false') throw new UsageError(`${flag} takes true or false, got "${text}"`);
+  return text;
 }
 
 function integer(flag: string, text: string | undefined, def: number, min: number, max: number): number {

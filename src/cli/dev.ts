@@ -60,7 +60,9 @@ Flags (with --brokers N > 1):
                               broker i reaches the controller at 127.0.0.1:(PORT+i) (default: the
                               controller's port for every broker), for a proxy per broker in front
   --set NAME=VALUE            a broker property for every broker (repeatable); num.partitions,
-                              default.replication.factor and delete.topic.enable go to the controller too
+                              default.replication.factor, delete.topic.enable,
+                              auto.leader.rebalance.enable, leader.imbalance.check.interval.seconds
+                              and leader.imbalance.per.broker.percentage go to the controller too
   --log-format json|pretty    pretty lines prefixed with each process's name (the default on a
                               terminal), or JSON lines passed through as they are (the default otherwise)
   --log-level LEVEL           ${LOG_LEVELS.join(', ')} (default info)`;
@@ -244,6 +246,9 @@ const CONTROLLER_PROPERTIES: Record<string, string> = {
   'num.partitions': '--num-partitions',
   'default.replication.factor': '--default-replication-factor',
   'delete.topic.enable': '--delete-topic-enable',
+  'auto.leader.rebalance.enable': '--auto-leader-rebalance-enable',
+  'leader.imbalance.check.interval.seconds': '--leader-imbalance-check-interval-seconds',
+  'leader.imbalance.per.broker.percentage': '--leader-imbalance-per-broker-percentage',
 };
 
 async function superviseCluster(plan: Plan): Promise<number> {

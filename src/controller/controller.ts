@@ -1,8 +1,8 @@
 /**
  * The metadata controller's shell around the pure decisions (./brokers.ts, ./topics.ts, ./isr.ts,
  * ./shutdown.ts): one serial queue for every call, each decision saved to the store before it is
- * answered or published, the brokers' sessions, and a timer that fences brokers whose heartbeats
- * stopped.
+ * answered or published, the brokers' sessions, a timer that fences brokers whose heartbeats
+ * stopped, and one that moves leadership back to preferred replicas (./leader-rebalance.ts).
  *
  * Opening takes the controller role: a new controller epoch is persisted before anything is
  * served, so a deposed controller's next write fails the store's compare-and-swap; from then on it
@@ -33,6 +33,7 @@ import * as brokers from './brokers.ts';
 import { electLeaders } from './elect-leaders.ts';
 import type { MetadataImage, TopicState } from './image.ts';
 import { alterPartition } from './isr.ts';
+import { rebalanceLeaders } from './leader-rebalance.ts';
 import {
   type BrokerSession,
   type ClusterState,
@@ -55,6 +56,12 @@ export interface ControllerSettings {
   defaultReplicationFactor: number;
   /** delete.topic.enable */
   deleteTopicEnable: boolean;
+  /** auto.leader.rebalance.enable: elect preferred replicas back on a timer (./leader-rebalance.ts). */
+  autoLeaderRebalanceEnable: boolean;
+  /** leader.imbalance.check.interval.seconds, in milliseconds. */
+  leaderImbalanceCheckIntervalMs: number;
+  /** leader.imbalance.per.broker.percentage */
+  leaderImbalancePerBrokerPercentage: number;
 }
 
 export interface ControllerOptions {
@@ -84,6 +91,7 @@ export class Controller implements ControllerService {
   #state: ClusterState;
   #image: MetadataImage;
   #timer: TimerHandle | null = null;
+  #rebalanceTimer: TimerHandle | null = null;
   #deposed = false;
   #closed = false;
 
@@ -115,6 +123,7 @@ export class Controller implements ControllerService {
         : `Started a new cluster ${state.clusterId}`,
     );
     c.#armTimer();
+    c.#armRebalanceTimer();
     return c;
   }
 
@@ -311,8 +320,22 @@ export class Controller implements ControllerService {
     );
   }
 
+  /** The preferred-leader rebalance check, every leader.imbalance.check.interval.seconds. */
+  #armRebalanceTimer(): void {
+    const s = this.#o.settings;
+    if (this.#closed || this.#deposed || !s.autoLeaderRebalanceEnable) return;
+    this.#rebalanceTimer = this.#o.clock.setTimeout(() => {
+      this.#rebalanceTimer = null;
+      this.#decide(() => rebalanceLeaders(this.#state, s.leaderImbalancePerBrokerPercentage))
+        .catch((err: unknown) => this.#log.error({ err }, 'Failed to persist a preferred-leader rebalance'))
+        .finally(() => this.#armRebalanceTimer());
+    }, s.leaderImbalanceCheckIntervalMs);
+  }
+
   #disarmTimer(): void {
     if (this.#timer) this.#o.clock.clearTimeout(this.#timer);
     this.#timer = null;
+    if (this.#rebalanceTimer) this.#o.clock.clearTimeout(this.#rebalanceTimer);
+    this.#rebalanceTimer = null;
   }
 }

@@ -18,6 +18,7 @@ import { systemClock } from '../../src/common/clock.ts';
 import { createLogger, type Logger } from '../../src/common/logger.ts';
 import { Controller } from '../../src/controller/controller.ts';
 import { buildControllerApp } from '../../src/controller/http-server.ts';
+import { REBALANCE_DEFAULTS } from '../../src/controller/leader-rebalance.ts';
 import { LocalFileStore } from '../../src/controller/store.ts';
 import { nodeFs, type Fs } from '../../src/storage/fs.ts';
 import { decodeRecords } from '../../src/protocol/records/index.ts';
@@ -71,6 +72,7 @@ export async function startDiskCluster(n = 3, properties: Record<string, string>
       numPartitions: 1,
       defaultReplicationFactor: n,
       deleteTopicEnable: true,
+      ...REBALANCE_DEFAULTS,
     },
   });
   const app: FastifyInstance = buildControllerApp({

@@ -95,6 +95,18 @@ describe('tributary controller (command line)', () => {
     ],
     [['--num-partitions', '0'], /--num-partitions takes a whole number from 1/],
     [['--delete-topic-enable', 'maybe'], /--delete-topic-enable takes true or false, got "maybe"/],
+    [
+      ['--auto-leader-rebalance-enable', 'yes'],
+      /--auto-leader-rebalance-enable takes true or false, got "yes"/,
+    ],
+    [
+      ['--leader-imbalance-check-interval-seconds', '0'],
+      /--leader-imbalance-check-interval-seconds takes a whole number from 1 to 86400, got "0"/,
+    ],
+    [
+      ['--leader-imbalance-per-broker-percentage', '101'],
+      /--leader-imbalance-per-broker-percentage takes a whole number from 0 to 100, got "101"/,
+    ],
     [['--log-level', 'loud'], /--log-level takes one of .*got "loud"/],
     [['--log-format', 'xml'], /--log-format takes json or pretty, got "xml"/],
     [[], /needs the token brokers will send: --token-file FILE, or the TRIBUTARY_CONTROLLER_TOKEN/],

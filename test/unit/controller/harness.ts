@@ -13,6 +13,10 @@ export const SETTINGS: ControllerSettings = {
   numPartitions: 2,
   defaultReplicationFactor: 1,
   deleteTopicEnable: true,
+  // Off unless a test is about it, so that advancing the clock elects nobody behind a test's back.
+  autoLeaderRebalanceEnable: false,
+  leaderImbalanceCheckIntervalMs: 300_000,
+  leaderImbalancePerBrokerPercentage: 10,
 };
 
 export interface Harness {

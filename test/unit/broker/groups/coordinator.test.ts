@@ -7,6 +7,7 @@ import type { CoordinatorRecord, OffsetsLog } from '../../../../src/broker/group
 import { decodeRecordKey, OFFSETS_TOPIC } from '../../../../src/broker/groups/records.ts';
 import { FakeClock } from '../../../../src/common/clock.ts';
 import { Controller } from '../../../../src/controller/controller.ts';
+import { REBALANCE_DEFAULTS } from '../../../../src/controller/leader-rebalance.ts';
 import { MemoryStore } from '../../../../src/controller/store.ts';
 import { silentLogger } from '../../../../src/common/logger.ts';
 import { ErrorCode } from '../../../../src/protocol/error-codes.ts';
@@ -58,6 +59,7 @@ beforeEach(async () => {
       numPartitions: 1,
       defaultReplicationFactor: 1,
       deleteTopicEnable: true,
+      ...REBALANCE_DEFAULTS,
     },
   });
   const registered = await controller.register({

@@ -2,6 +2,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import { brokerOf, nodeFencing, podFencing } from '../../../../src/operator/metadata/fencing.ts';
+import { REBALANCE_DEFAULTS } from '../../../../src/controller/leader-rebalance.ts';
 import { controllerSettings } from '../../../../src/operator/metadata/settings.ts';
 import type { Cluster } from '../../../../src/operator/api/index.ts';
 
@@ -74,6 +75,7 @@ describe('controller settings from a Cluster', () => {
       numPartitions: 1,
       defaultReplicationFactor: 1,
       deleteTopicEnable: true,
+      ...REBALANCE_DEFAULTS,
     });
     expect(controllerSettings(cluster(5), 1500).defaultReplicationFactor).toBe(3);
     expect(
@@ -86,5 +88,26 @@ describe('controller settings from a Cluster', () => {
         1500,
       ),
     ).toMatchObject({ numPartitions: 6, defaultReplicationFactor: 2, deleteTopicEnable: false });
+  });
+
+  it('reads the preferred-leader rebalance from spec.config by Kafka names, seconds to milliseconds', () => {
+    expect(
+      controllerSettings(
+        cluster(3, {
+          'auto.leader.rebalance.enable': 'false',
+          'leader.imbalance.check.interval.seconds': '30',
+          'leader.imbalance.per.broker.percentage': '25',
+        }),
+        1500,
+      ),
+    ).toMatchObject({
+      autoLeaderRebalanceEnable: false,
+      leaderImbalanceCheckIntervalMs: 30_000,
+      leaderImbalancePerBrokerPercentage: 25,
+    });
+    expect(
+      controllerSettings(cluster(3, { 'leader.imbalance.check.interval.seconds': '0' }), 1500)
+        .leaderImbalanceCheckIntervalMs,
+    ).toBe(300_000);
   });
 });
