@@ -4,7 +4,8 @@
  *
  * Topic configs change through the controller (validated, persisted, applied to the logs). Broker
  * properties are static in Tributary: a change to one is refused with INVALID_REQUEST, the code
- * Kafka gives for a broker config it cannot change while running.
+ * Kafka gives for a broker config it cannot change while running (a DELETE, which finds no dynamic
+ * override to remove, succeeds).
  */
 import { ErrorCode } from '../protocol/error-codes.ts';
 import { brokerResourceId, ConfigResourceType } from './config-description.ts';
@@ -83,6 +84,10 @@ async function alterOne(
       const id = brokerResourceId(r.resourceName, s.config.nodeId);
       if (typeof id === 'string') return invalid(id);
       if (r.configs.length === 0) return OK;
+      // There are no dynamic broker overrides to delete, so a DELETE changes nothing and succeeds,
+      // as deleting an absent override does in Kafka: `kafka-reassign-partitions --verify` and
+      // `--cancel` delete the replication throttles on every broker, set or not.
+      if (o.mode === 'incremental' && r.configs.every((c) => OP_NAMES[c.op] === 'delete')) return OK;
       return invalid(
         `Cannot update these configs dynamically: ${names.join(', ')}. Tributary reads broker configs ` +
           'only at start-up (dynamic broker configs are not supported yet): set them in the ' +

@@ -61,6 +61,39 @@ export interface TopicElectionResult {
 
 export type ElectLeadersResult = AdminResult<{ results: TopicElectionResult[] }>;
 
+/** New replica sets for partitions of one topic (AlterPartitionReassignments, KIP-455); null cancels. */
+export interface ReassignmentTarget {
+  topic: string;
+  partitions: Array<{ partition: number; replicas: number[] | null }>;
+}
+
+export interface PartitionReassignmentResult {
+  partition: number;
+  errorCode: number;
+  errorMessage: string | null;
+  /** The partition epoch the change gave the partition (NONE only): what a broker waits to apply. */
+  partitionEpoch?: number;
+}
+
+export interface TopicReassignmentResult {
+  topic: string;
+  partitions: PartitionReassignmentResult[];
+}
+
+export type AlterReassignmentsResult = AdminResult<{ results: TopicReassignmentResult[] }>;
+
+/** A reassignment in progress, as ListPartitionReassignments shows it. */
+export interface OngoingReassignment {
+  partition: number;
+  replicas: number[];
+  addingReplicas: number[];
+  removingReplicas: number[];
+}
+
+export type ListReassignmentsResult = AdminResult<{
+  topics: Array<{ topic: string; partitions: OngoingReassignment[] }>;
+}>;
+
 /** What the controller does for topics; the broker's handlers only see this. */
 export interface TopicAdmin {
   createTopic(req: CreateTopicRequest, validateOnly: boolean): Promise<AdminResult<{ topic: TopicState }>>;
@@ -82,6 +115,10 @@ export interface TopicAdmin {
    * when `targets` is null (then partitions that need none are left out of the answer, as in Kafka).
    */
   electLeaders(type: ElectionType, targets: ElectionTarget[] | null): Promise<ElectLeadersResult>;
+  /** AlterPartitionReassignments: starts, replaces or (a null replica list) cancels reassignments. */
+  alterPartitionReassignments(targets: ReassignmentTarget[]): Promise<AlterReassignmentsResult>;
+  /** ListPartitionReassignments: those in progress among the partitions named, or all when null. */
+  listPartitionReassignments(targets: ElectionTarget[] | null): Promise<ListReassignmentsResult>;
   /** Reserves `count` producer ids, never handed out again, and returns the first. */
   allocateProducerIds(count: number): Promise<bigint>;
 }

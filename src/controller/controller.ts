@@ -18,6 +18,7 @@ import type {
   AdminResult,
   AlterPartitionRequest,
   AlterPartitionResult,
+  AlterReassignmentsResult,
   ConfigChange,
   ControllerService,
   CreateTopicRequest,
@@ -26,6 +27,8 @@ import type {
   ElectLeadersResult,
   HeartbeatRequest,
   HeartbeatResponse,
+  ListReassignmentsResult,
+  ReassignmentTarget,
   RegisterRequest,
   RegisterResponse,
 } from './api.ts';
@@ -34,6 +37,7 @@ import { electLeaders } from './elect-leaders.ts';
 import type { MetadataImage, TopicState } from './image.ts';
 import { alterPartition } from './isr.ts';
 import { rebalanceLeaders } from './leader-rebalance.ts';
+import { alterPartitionReassignments, listPartitionReassignments } from './reassign.ts';
 import {
   type BrokerSession,
   type ClusterState,
@@ -219,6 +223,18 @@ export class Controller implements ControllerService {
 
   electLeaders(type: ElectionType, targets: ElectionTarget[] | null): Promise<ElectLeadersResult> {
     return this.#decide(() => electLeaders(this.#state, type, targets));
+  }
+
+  alterPartitionReassignments(targets: ReassignmentTarget[]): Promise<AlterReassignmentsResult> {
+    return this.#decide(() => alterPartitionReassignments(this.#state, targets));
+  }
+
+  listPartitionReassignments(targets: ElectionTarget[] | null): Promise<ListReassignmentsResult> {
+    return this.#decide(() => ({
+      state: this.#state,
+      answer: listPartitionReassignments(this.#state, targets),
+      log: [],
+    }));
   }
 
   /** Throws StaleControllerError once deposed: there is no error code to answer with. */

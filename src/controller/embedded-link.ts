@@ -194,6 +194,8 @@ export class EmbeddedLink implements ControllerLink {
       alterTopicConfigs: async (name, change, validateOnly) =>
         applied(await c.alterTopicConfigs(name, change, validateOnly)),
       electLeaders: async (type, targets) => applied(await c.electLeaders(type, targets)),
+      alterPartitionReassignments: async (targets) => applied(await c.alterPartitionReassignments(targets)),
+      listPartitionReassignments: (targets) => c.listPartitionReassignments(targets),
       allocateProducerIds: (count) => c.allocateProducerIds(count),
     };
   }

@@ -18,9 +18,11 @@ import type {
   AdminResult,
   AlterPartitionRequest,
   AlterPartitionResult,
+  AlterReassignmentsResult,
   ControllerLink,
   ElectLeadersResult,
   HeartbeatResponse,
+  ListReassignmentsResult,
   OfflineReplica,
   RegisterRequest,
   RegisterResponse,
@@ -439,6 +441,10 @@ export class HttpLink implements ControllerLink {
         this.#adminCall<TopicResult>(ROUTES.alterConfigs, { name, change, validateOnly }),
       electLeaders: (type, targets) =>
         this.#adminCall<ElectLeadersResult>(ROUTES.electLeaders, { type, targets }),
+      alterPartitionReassignments: (targets) =>
+        this.#adminCall<AlterReassignmentsResult>(ROUTES.alterReassignments, { targets }),
+      listPartitionReassignments: (targets) =>
+        this.#adminCall<ListReassignmentsResult>(ROUTES.listReassignments, { targets }),
       allocateProducerIds: async (count) => {
         let r: { ok: true; first: string };
         try {

@@ -27,6 +27,7 @@ import {
   type CreateTopicRequest,
   type ElectionTarget,
   type ElectionType,
+  type ReassignmentTarget,
   type HeartbeatRequest,
   type RegisterRequest,
 } from './api.ts';
@@ -213,6 +214,38 @@ const electLeadersBody = {
   },
 } as const;
 
+const alterReassignmentsBody = {
+  type: 'object',
+  required: ['targets'],
+  properties: {
+    targets: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['topic', 'partitions'],
+        properties: {
+          topic: str,
+          partitions: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['partition', 'replicas'],
+              // null cancels the partition's reassignment.
+              properties: { partition: int, replicas: { type: ['array', 'null'], items: int } },
+            },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+const listReassignmentsBody = {
+  type: 'object',
+  required: ['targets'],
+  properties: { targets: electLeadersBody.properties.targets },
+} as const;
+
 const producerIdsBody = {
   type: 'object',
   required: ['count'],
@@ -363,6 +396,14 @@ export function buildControllerApp(o: ControllerAppOptions): FastifyInstance {
     v1.post(ROUTES.electLeaders, { schema: { body: electLeadersBody } }, (req) => {
       const b = req.body as { type: ElectionType; targets: ElectionTarget[] | null };
       return serviceOf(req).electLeaders(b.type, b.targets);
+    });
+    v1.post(ROUTES.alterReassignments, { schema: { body: alterReassignmentsBody } }, (req) => {
+      const b = req.body as { targets: ReassignmentTarget[] };
+      return serviceOf(req).alterPartitionReassignments(b.targets);
+    });
+    v1.post(ROUTES.listReassignments, { schema: { body: listReassignmentsBody } }, (req) => {
+      const b = req.body as { targets: ElectionTarget[] | null };
+      return serviceOf(req).listPartitionReassignments(b.targets);
     });
     v1.post(ROUTES.producerIds, { schema: { body: producerIdsBody } }, async (req) => {
       const first = await serviceOf(req).allocateProducerIds((req.body as { count: number }).count);

@@ -11,6 +11,8 @@ export const ROUTES = {
   heartbeat: '/v1/brokers/heartbeat',
   alterPartition: '/v1/partitions/alter',
   electLeaders: '/v1/partitions/elect-leaders',
+  alterReassignments: '/v1/partitions/alter-reassignments',
+  listReassignments: '/v1/partitions/list-reassignments',
   createTopic: '/v1/topics/create',
   deleteTopic: '/v1/topics/delete',
   createPartitions: '/v1/topics/create-partitions',

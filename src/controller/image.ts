@@ -29,6 +29,13 @@ export interface PartitionState {
   replicas: number[];
   /** In-sync replicas: every member has every committed record. Never empty. */
   isr: number[];
+  /**
+   * While a reassignment is in progress (./reassign.ts): the replicas joining (not yet all in the
+   * ISR) and leaving; `replicas` is then the target followed by the leaving ones. Absent otherwise.
+   * Kafka's KRaft image carries the same two lists (PartitionRecord).
+   */
+  addingReplicas?: number[];
+  removingReplicas?: number[];
 }
 
 export interface TopicState {

@@ -9,6 +9,7 @@ import type { AlterPartitionRequest, AlterPartitionResult } from './api.ts';
 import { staleEpoch } from './brokers.ts';
 import { livenessOf, partitionLiveness, settlePartition, uncleanAllowed } from './election.ts';
 import type { PartitionState } from './image.ts';
+import { completeReassignment, reassignmentInProgress } from './reassign.ts';
 import { type ClusterState, type Decision, fail, successor } from './state.ts';
 
 export function alterPartition(
@@ -79,8 +80,12 @@ export function alterPartition(
     return { state, answer: { ok: true, state: p }, log: [] };
   }
   // The liveness rules hold after every change: a shutting-down leader that now has a live ISR
-  // member to hand over to does so (and leaves the ISR) in this same change.
-  const settled = settlePartition({ ...p, isr: ordered }, live, uncleanAllowed(topic));
+  // member to hand over to does so (and leaves the ISR) in this same change. So does a reassignment
+  // whose last adding replica just joined (./reassign.ts): one change, one bump of each epoch.
+  const settled = completeReassignment(
+    settlePartition({ ...p, isr: ordered }, live, uncleanAllowed(topic)),
+    live,
+  );
   const changed: PartitionState = {
     ...settled,
     leaderEpoch: settled.leader === p.leader ? p.leaderEpoch : p.leaderEpoch + 1,
@@ -99,6 +104,9 @@ export function alterPartition(
     answer: { ok: true, state: changed },
     log: [
       `${verb} the ISR of ${where} from [${p.isr.join(', ')}] to [${changed.isr.join(', ')}]`,
+      ...(reassignmentInProgress(p) && !reassignmentInProgress(changed)
+        ? [`Completed the reassignment of ${where}: its replicas are [${changed.replicas.join(', ')}]`]
+        : []),
       ...(changed.leader === p.leader
         ? []
         : [`Moved leadership of ${where} from broker ${p.leader} to ${changed.leader}`]),

@@ -128,7 +128,9 @@ export function createPartitions(
   if (count === current) {
     return refuse(fail(ErrorCode.INVALID_PARTITIONS, `Topic already has ${current} partitions.`));
   }
-  const rf = topic.partitions[0]?.replicas.length ?? 1;
+  // A partition being reassigned also lists its leaving replicas: the factor is its target's.
+  const first = topic.partitions[0];
+  const rf = first ? first.replicas.length - (first.removingReplicas?.length ?? 0) : 1;
   const added = count - current;
   if (added > MAX_PARTITIONS_PER_REQUEST) return refuse(tooManyPartitions());
   if (assignments !== null && assignments.length !== added) {

@@ -32,6 +32,8 @@ import { describeGroupsHandler } from './15-describe-groups.ts';
 import { listGroupsHandler } from './16-list-groups.ts';
 import { deleteGroupsHandler } from './42-delete-groups.ts';
 import { electLeadersHandler } from './43-elect-leaders.ts';
+import { alterPartitionReassignmentsHandler } from './45-alter-partition-reassignments.ts';
+import { listPartitionReassignmentsHandler } from './46-list-partition-reassignments.ts';
 import { offsetDeleteHandler } from './47-offset-delete.ts';
 
 export function brokerHandlers(services: BrokerServices): HandlerRegistry {
@@ -48,6 +50,8 @@ export function brokerHandlers(services: BrokerServices): HandlerRegistry {
     alterConfigsHandler(services),
     incrementalAlterConfigsHandler(services),
     electLeadersHandler(services),
+    alterPartitionReassignmentsHandler(services),
+    listPartitionReassignmentsHandler(services),
     describeClusterHandler(services),
     describeLogDirsHandler(services),
     fetchHandler(services),

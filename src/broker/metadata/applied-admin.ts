@@ -1,6 +1,7 @@
 /**
  * Topic administration as the broker's handlers need it: answered only once this broker has applied
- * an image that shows the change (for ElectLeaders, the new leader epochs). The controller answers once the change is persisted and published,
+ * an image that shows the change (for ElectLeaders, the new leader epochs; for
+ * AlterPartitionReassignments, the new partition epochs). The controller answers once the change is persisted and published,
  * but its image reaches each broker on its own stream; a handler that created a topic and then reads
  * the image (Metadata's auto-creation, CreateTopics' answer with the configs) must see the topic.
  *
@@ -14,6 +15,7 @@ import type {
   CreateTopicRequest,
   TopicAdmin,
   TopicElectionResult,
+  TopicReassignmentResult,
 } from '../../controller/api.ts';
 import type { MetadataImage, TopicState } from '../../controller/image.ts';
 
@@ -85,6 +87,12 @@ export function appliedAdmin(o: AppliedAdminOptions): TopicAdmin {
       if (r.ok) await until((image) => r.results.every((t) => electionsApplied(t, image)));
       return r;
     },
+    alterPartitionReassignments: async (targets) => {
+      const r = await o.admin.alterPartitionReassignments(targets);
+      if (r.ok) await until((image) => r.results.every((t) => reassignmentsApplied(t, image)));
+      return r;
+    },
+    listPartitionReassignments: (targets) => o.admin.listPartitionReassignments(targets),
     allocateProducerIds: (count) => o.admin.allocateProducerIds(count),
   };
 }
@@ -97,6 +105,17 @@ function electionsApplied(t: TopicElectionResult, image: MetadataImage): boolean
     (p) =>
       p.leaderEpoch === undefined ||
       (topic.partitions[p.partition]?.leaderEpoch ?? Infinity) >= p.leaderEpoch,
+  );
+}
+
+/** Every partition the request changed shows that partition epoch (or later), or is gone. */
+function reassignmentsApplied(t: TopicReassignmentResult, image: MetadataImage): boolean {
+  const topic = image.topics.get(t.topic);
+  if (!topic) return true;
+  return t.partitions.every(
+    (p) =>
+      p.partitionEpoch === undefined ||
+      (topic.partitions[p.partition]?.partitionEpoch ?? Infinity) >= p.partitionEpoch,
   );
 }
 

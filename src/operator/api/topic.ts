@@ -107,6 +107,12 @@ export const PartitionState = Type.Object(
     partitionEpoch: Int32({ description: 'Bumped at every change of leader, replicas or ISR.', minimum: 0 }),
     replicas: BrokerIds('Broker ids holding a replica, the preferred leader first.'),
     isr: BrokerIds('In-sync replicas.'),
+    addingReplicas: Type.Optional(
+      BrokerIds('While a reassignment is in progress: the replicas joining, not all in the ISR yet.'),
+    ),
+    removingReplicas: Type.Optional(
+      BrokerIds('While a reassignment is in progress: the replicas leaving once it completes.'),
+    ),
   },
   CLOSED,
 );

@@ -314,6 +314,8 @@ export class MetadataHost {
         c.createPartitions(name, count, assignments, validateOnly),
       alterTopicConfigs: (name, change, validateOnly) => c.alterTopicConfigs(name, change, validateOnly),
       electLeaders: (type, targets) => c.electLeaders(type, targets),
+      alterPartitionReassignments: (targets) => c.alterPartitionReassignments(targets),
+      listPartitionReassignments: (targets) => c.listPartitionReassignments(targets),
       allocateProducerIds: (count) => c.allocateProducerIds(count),
     };
   }

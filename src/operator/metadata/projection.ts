@@ -231,7 +231,9 @@ interface Health {
 function health(topic: TopicState): Health {
   const h: Health = { total: topic.partitions.length, underReplicated: [], offline: [] };
   for (const p of topic.partitions) {
-    if (p.isr.length < p.replicas.length) h.underReplicated.push(p.partition);
+    // Kafka's rule while a partition is reassigned: fewer in-sync replicas than its target has.
+    if (p.isr.length < p.replicas.length - (p.removingReplicas?.length ?? 0))
+      h.underReplicated.push(p.partition);
     if (p.leader === NO_LEADER) h.offline.push(p.partition);
   }
   h.underReplicated.sort((a, b) => a - b);
@@ -346,6 +348,8 @@ function partitionStatus(p: PartitionState): PartitionState {
     partitionEpoch: p.partitionEpoch,
     replicas: [...p.replicas],
     isr: [...p.isr],
+    ...(p.addingReplicas && { addingReplicas: [...p.addingReplicas] }),
+    ...(p.removingReplicas && { removingReplicas: [...p.removingReplicas] }),
   };
 }
 

@@ -362,6 +362,21 @@ describe('IncrementalAlterConfigs', () => {
     expect(res.responses[0].errorMessage).toMatch(/dynamic broker configs are not supported/);
     expect(res.responses[1].errorMessage).toMatch(/log\.level/);
   });
+
+  it('accepts DELETEs of broker configs, which find no dynamic override to remove', async () => {
+    // kafka-reassign-partitions --verify and --cancel clear the replication throttles this way.
+    const throttles = ['leader.replication.throttled.rate', 'follower.replication.throttled.rate'];
+    const res = await incrementalAlter(0, {
+      resources: [
+        {
+          resourceType: BROKER,
+          resourceName: '0',
+          configs: throttles.map((name) => ({ name, configOperation: DELETE, value: null })),
+        },
+      ],
+    });
+    expect(res.responses.map((r) => r.errorCode)).toEqual([ErrorCode.NONE]);
+  });
 });
 
 describe('configs > kafkajs end to end', () => {

@@ -6,6 +6,7 @@ import type {
   AdminResult,
   AlterPartitionRequest,
   AlterPartitionResult,
+  AlterReassignmentsResult,
   ConfigChange,
   ControllerService,
   CreateTopicRequest,
@@ -14,6 +15,8 @@ import type {
   ElectLeadersResult,
   HeartbeatRequest,
   HeartbeatResponse,
+  ListReassignmentsResult,
+  ReassignmentTarget,
   RegisterRequest,
   RegisterResponse,
 } from '../../../src/controller/api.ts';
@@ -82,6 +85,21 @@ export class FakeControllerService implements ControllerService {
     ok: true,
     results: [
       { topic: 't', partitions: [{ partition: 0, errorCode: 0, errorMessage: null, leaderEpoch: 3 }] },
+    ],
+  };
+  reassignResult: AlterReassignmentsResult = {
+    ok: true,
+    results: [
+      { topic: 't', partitions: [{ partition: 0, errorCode: 0, errorMessage: null, partitionEpoch: 4 }] },
+    ],
+  };
+  listResult: ListReassignmentsResult = {
+    ok: true,
+    topics: [
+      {
+        topic: 't',
+        partitions: [{ partition: 0, replicas: [1, 2, 0], addingReplicas: [2], removingReplicas: [0] }],
+      },
     ],
   };
   alterResult: AlterPartitionResult = { ok: true, state: topic('t').partitions[0] };
@@ -165,6 +183,14 @@ export class FakeControllerService implements ControllerService {
   async electLeaders(type: ElectionType, targets: ElectionTarget[] | null) {
     this.#record('electLeaders', type, targets);
     return this.electResult;
+  }
+  async alterPartitionReassignments(targets: ReassignmentTarget[]) {
+    this.#record('alterPartitionReassignments', targets);
+    return this.reassignResult;
+  }
+  async listPartitionReassignments(targets: ElectionTarget[] | null) {
+    this.#record('listPartitionReassignments', targets);
+    return this.listResult;
   }
   async allocateProducerIds(count: number): Promise<bigint> {
     this.#record('allocateProducerIds', count);

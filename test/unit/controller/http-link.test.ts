@@ -267,6 +267,17 @@ describe('HttpLink > admin calls', () => {
     expect(await l.admin.electLeaders('unclean', [{ topic: 'o', partitions: [0, 2] }])).toEqual(
       service.electResult,
     );
+    const moves = [
+      {
+        topic: 'o',
+        partitions: [
+          { partition: 0, replicas: [1, 2] },
+          { partition: 1, replicas: null },
+        ],
+      },
+    ];
+    expect(await l.admin.alterPartitionReassignments(moves)).toEqual(service.reassignResult);
+    expect(await l.admin.listPartitionReassignments(null)).toEqual(service.listResult);
     service.nextProducerId = 2n ** 60n;
     expect(await l.admin.allocateProducerIds(5)).toBe(2n ** 60n);
     expect(service.calls.map((c) => c.method)).toEqual([
@@ -276,8 +287,11 @@ describe('HttpLink > admin calls', () => {
       'alterTopicConfigs',
       'electLeaders',
       'electLeaders',
+      'alterPartitionReassignments',
+      'listPartitionReassignments',
       'allocateProducerIds',
     ]);
+    expect(service.calls.find((c) => c.method === 'alterPartitionReassignments')?.args).toEqual([moves]);
     expect(service.calls.filter((c) => c.method === 'electLeaders').map((c) => c.args)).toEqual([
       ['preferred', null],
       ['unclean', [{ topic: 'o', partitions: [0, 2] }]],

@@ -189,6 +189,37 @@ describe('controller HTTP API > routes', () => {
     ]);
   });
 
+  it('passes partition reassignments through, a null replica list (a cancel) included', async () => {
+    const { app, service } = setup();
+    const post = (url: string, payload: object) =>
+      app.inject({ method: 'POST', url: `/v1/partitions/${url}`, headers: auth, payload });
+    const targets = [
+      {
+        topic: 'orders',
+        partitions: [
+          { partition: 0, replicas: [1, 2] },
+          { partition: 1, replicas: null },
+        ],
+      },
+    ];
+    const altered = await post('alter-reassignments', { targets });
+    expect(altered.statusCode).toBe(200);
+    expect(altered.json()).toEqual(service.reassignResult);
+    for (const listed of [
+      await post('list-reassignments', { targets: null }),
+      await post('list-reassignments', { targets: [{ topic: 'orders', partitions: [0] }] }),
+    ]) {
+      expect(listed.statusCode).toBe(200);
+      expect(listed.json()).toEqual(service.listResult);
+    }
+    expect((await post('alter-reassignments', { targets: [{ topic: 'orders' }] })).statusCode).toBe(400);
+    expect(service.calls).toEqual([
+      { method: 'alterPartitionReassignments', args: [targets] },
+      { method: 'listPartitionReassignments', args: [null] },
+      { method: 'listPartitionReassignments', args: [[{ topic: 'orders', partitions: [0] }]] },
+    ]);
+  });
+
   it('hands out producer ids as a decimal string (a bigint does not survive JSON)', async () => {
     const { app, service } = setup();
     service.nextProducerId = 9_007_199_254_740_993n;

@@ -48,6 +48,19 @@ function setup() {
           },
         ],
       }),
+    alterPartitionReassignments: () =>
+      Promise.resolve({
+        ok: true as const,
+        results: [
+          {
+            topic: 'orders',
+            partitions: [
+              { partition: 0, errorCode: 0, errorMessage: null, partitionEpoch: 1 },
+              { partition: 1, errorCode: 3, errorMessage: 'no such partition' },
+            ],
+          },
+        ],
+      }),
   } as unknown as TopicAdmin;
   const admin = appliedAdmin({
     admin: controller,
@@ -107,6 +120,28 @@ describe('broker admin > answers once the change is in this broker’s image', (
     expect(answered).toBe(false);
     const elected = { ...topic, partitions: [{ ...topic.partitions[0], leaderEpoch: 1 }] };
     apply(imageWith([elected], 3));
+    expect((await pending).ok).toBe(true);
+    expect(listeners.size).toBe(0);
+  });
+
+  it('holds a reassignment’s answer until an image shows the new partition epoch', async () => {
+    const { admin, apply, listeners } = setup();
+    apply(imageWith([topic], 2));
+    let answered = false;
+    const pending = admin
+      .alterPartitionReassignments([{ topic: 'orders', partitions: [{ partition: 0, replicas: [1] }] }])
+      .then((r) => {
+        answered = true;
+        return r;
+      });
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(answered).toBe(false);
+    const moving = {
+      ...topic,
+      partitions: [{ ...topic.partitions[0], partitionEpoch: 1, replicas: [1, 0], addingReplicas: [1] }],
+    };
+    apply(imageWith([moving], 3));
     expect((await pending).ok).toBe(true);
     expect(listeners.size).toBe(0);
   });
