@@ -24,8 +24,8 @@ import type {
   TopicElectionResult,
 } from './api.ts';
 import { electLeader, type Liveness, livenessOf, partitionLiveness } from './election.ts';
-import { NO_LEADER, type PartitionState, type TopicState } from './image.ts';
-import { type ClusterState, type Decision, successor } from './state.ts';
+import { NO_LEADER, type PartitionState } from './image.ts';
+import { type ClusterState, type Decision, findPartition, successor, withPartition } from './state.ts';
 
 /** Kafka's default message for ELECTION_NOT_NEEDED (ApiError with no message of its own). */
 const NOT_NEEDED_MESSAGE = 'Leader election not needed for topic partition.';
@@ -94,18 +94,12 @@ export function electLeaders(
   for (const target of asked) {
     const partitions: PartitionElectionResult[] = [];
     for (const index of target.partitions) {
-      const topic = current.get(target.topic);
-      const p = topic?.partitions[index];
-      if (!topic || p === undefined || p.partition !== index) {
-        partitions.push({
-          partition: index,
-          errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-          errorMessage: topic
-            ? `No such partition as ${target.topic}-${index}.`
-            : `No such topic as ${target.topic}.`,
-        });
+      const found = findPartition(current, target.topic, index);
+      if (!('topic' in found)) {
+        partitions.push({ partition: index, ...found });
         continue;
       }
+      const { topic, partition: p } = found;
       const outcome = electPartition(topic.name, p, type, partitionLiveness(live, topic.topicId, index));
       if ('elected' in outcome) {
         current.set(topic.name, withPartition(topic, outcome.elected));
@@ -131,8 +125,4 @@ export function electLeaders(
     answer,
     log: [...electedBy].map(([leader, n]) => `Elected broker ${leader} leader of ${n} partitions ${how}`),
   };
-}
-
-function withPartition(t: TopicState, p: PartitionState): TopicState {
-  return { ...t, partitions: t.partitions.map((q) => (q.partition === p.partition ? p : q)) };
 }

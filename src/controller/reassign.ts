@@ -29,8 +29,8 @@ import type {
   TopicReassignmentResult,
 } from './api.ts';
 import { type Liveness, livenessOf, partitionLiveness, settlePartition } from './election.ts';
-import { NO_LEADER, type PartitionState, type TopicState } from './image.ts';
-import { type ClusterState, type Decision, successor } from './state.ts';
+import { NO_LEADER, type PartitionState } from './image.ts';
+import { type ClusterState, type Decision, findPartition, successor, withPartition } from './state.ts';
 
 type Outcome = { next: PartitionState; log: string | null } | { errorCode: number; errorMessage: string };
 
@@ -165,18 +165,12 @@ export function alterPartitionReassignments(
   for (const target of targets) {
     const partitions: PartitionReassignmentResult[] = [];
     for (const { partition: index, replicas } of target.partitions) {
-      const topic = current.get(target.topic);
-      const p = topic?.partitions[index];
-      if (!topic || p === undefined || p.partition !== index) {
-        partitions.push({
-          partition: index,
-          errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-          errorMessage: topic
-            ? `No such partition as ${target.topic}-${index}.`
-            : `No such topic as ${target.topic}.`,
-        });
+      const found = findPartition(current, target.topic, index);
+      if (!('topic' in found)) {
+        partitions.push({ partition: index, ...found });
         continue;
       }
+      const { topic, partition: p } = found;
       const name = `${topic.name}-${index}`;
       const outcome = reassignPartition(
         state,
@@ -235,8 +229,4 @@ export function listPartitionReassignments(
     if (partitions.length > 0) topics.push({ topic: topic.name, partitions });
   }
   return { ok: true, topics };
-}
-
-function withPartition(t: TopicState, p: PartitionState): TopicState {
-  return { ...t, partitions: t.partitions.map((q) => (q.partition === p.partition ? p : q)) };
 }

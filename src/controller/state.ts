@@ -8,12 +8,14 @@
  * new controller gives every unfenced broker a fresh session rather than trust old timestamps.
  */
 import { randomBytes } from 'node:crypto';
+import { ErrorCode } from '../protocol/error-codes.ts';
 import type { AdminError } from './api.ts';
 import {
   type BrokerEndpoint,
   type BrokerRegistration,
   indexTopics,
   type MetadataImage,
+  type PartitionState,
   type TopicState,
 } from './image.ts';
 
@@ -108,4 +110,27 @@ export function randomUuid(): string {
 
 export function fail(errorCode: number, errorMessage: string): { ok: false } & AdminError {
   return { ok: false, errorCode, errorMessage };
+}
+
+/**
+ * Partition `index` of topic `name` among `topics`, or the UNKNOWN_TOPIC_OR_PARTITION answer a
+ * per-partition admin request (ElectLeaders, AlterPartitionReassignments) gives when there is none.
+ */
+export function findPartition(
+  topics: ReadonlyMap<string, TopicState>,
+  name: string,
+  index: number,
+): { topic: TopicState; partition: PartitionState } | { errorCode: number; errorMessage: string } {
+  const topic = topics.get(name);
+  const partition = topic?.partitions[index];
+  if (topic && partition !== undefined && partition.partition === index) return { topic, partition };
+  return {
+    errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+    errorMessage: topic ? `No such partition as ${name}-${index}.` : `No such topic as ${name}.`,
+  };
+}
+
+/** `t` with partition `p` replaced. */
+export function withPartition(t: TopicState, p: PartitionState): TopicState {
+  return { ...t, partitions: t.partitions.map((q) => (q.partition === p.partition ? p : q)) };
 }
